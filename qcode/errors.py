@@ -1,0 +1,60 @@
+"""The one error hierarchy of qcode.
+
+Every error a user can cause is a ``QcodeError``: a one-line ``message`` that names
+the file or object concerned, and a ``hint`` that says how to fix it. Front ends
+render them (the CLI on stderr with a non-zero exit code); nothing else should
+reach a user as a traceback.
+
+    QcodeError                 exit 1
+    ├── ProjectError           no project found, not a qcode file, newer schema
+    │   └── ProjectCorrupt     integrity or foreign-key check failed (exit 3)
+    ├── InputError             a source file, codebook or argument is unusable
+    │   └── IngestError        an importer refused a file
+    └── NotFound               a document, code, coder ... does not exist
+"""
+
+from __future__ import annotations
+
+
+class QcodeError(Exception):
+    """A user-facing error with a one-line message and a hint for the fix."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """The message and hint on one line, as the CLI prints them."""
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+
+class ProjectError(QcodeError):
+    """The project file is missing, ambiguous, or not a qcode project."""
+
+
+class ProjectCorrupt(ProjectError):
+    """The project file failed an integrity check."""
+
+    exit_code = 3
+
+
+class InputError(QcodeError):
+    """Input that qcode cannot use: a file, an option value, a pattern."""
+
+
+class IngestError(InputError):
+    """An importer refused a source file; nothing was written."""
+
+    def __init__(self, path: str, message: str, hint: str | None = None) -> None:
+        super().__init__(f"{path}: {message}", hint)
+        self.path = path
+        self.reason = message
+
+
+class NotFound(QcodeError):
+    """A named object (document, code, coder, backup ...) does not exist."""

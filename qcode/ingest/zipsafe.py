@@ -1,0 +1,75 @@
+"""Defensive opening of zip-based formats (DOCX, ODT, XLSX).
+
+Refuses archives that are not zips, lack the expected member, declare more
+uncompressed data than a sane document holds (zip bombs), or carry XML with a
+DOCTYPE (entity expansion, external entities). Nothing is extracted to disk,
+so member names with ``../`` cannot escape anywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from qcode.errors import IngestError
+
+MAX_MEMBERS = 5_000
+MAX_TOTAL_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_RATIO = 200
+RATIO_FLOOR = 8 * 1024 * 1024  # small members may compress well without being bombs
+
+
+def open_zip(raw: bytes, path: str, fmt: str, required: str) -> zipfile.ZipFile:
+    """Open ``raw`` as a zip holding ``required``, or raise a one-line IngestError."""
+    if raw[:2] == b"\xd0\xcf":
+        raise IngestError(
+            path,
+            f"not a {fmt} file: an old Office or password-protected file",
+            f"open it and save it as an unprotected .{fmt}",
+        )
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(raw))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise IngestError(
+            path, f"not a valid .{fmt} file (damaged, or not a zip archive)",
+            f"open it in a word processor and save it again as .{fmt}",
+        ) from exc
+    if len(infos) > MAX_MEMBERS:
+        raise IngestError(path, f"refused: the archive has {len(infos)} members",
+                          "this is not an ordinary document")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL_UNCOMPRESSED:
+        raise IngestError(path, f"refused: the archive unpacks to {total // 2**20} MiB",
+                          "a zip bomb or an unusually large document; split it")
+    for info in infos:
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise IngestError(path, f"refused: member {info.filename!r} is compressed "
+                              f"{info.file_size // max(info.compress_size, 1)}:1 (zip bomb)",
+                              "this is not an ordinary document")
+    names = {i.filename for i in infos}
+    if required not in names:
+        raise IngestError(path, f"not a valid .{fmt} file ({required} is missing)",
+                          f"open it and save it again as .{fmt}")
+    for info in infos:
+        if info.filename.endswith((".xml", ".rels")) and info.file_size:
+            try:
+                with zf.open(info) as fh:
+                    head = fh.read(2048)
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+                raise IngestError(path, f"damaged .{fmt} file (member {info.filename!r})",
+                                  f"open it and save it again as .{fmt}") from exc
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise IngestError(path, f"refused: {info.filename!r} declares a DOCTYPE or "
+                                  "entities (unsafe XML)", "save the document again in Word "
+                                  "or LibreOffice")
+    return zf
+
+
+def read_member(zf: zipfile.ZipFile, name: str, path: str, fmt: str) -> bytes:
+    """Read one member, turning zip errors into an IngestError."""
+    try:
+        return zf.read(name)
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, KeyError) as exc:
+        raise IngestError(path, f"damaged .{fmt} file (cannot read {name!r})",
+                          f"open it and save it again as .{fmt}") from exc

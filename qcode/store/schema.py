@@ -1,0 +1,285 @@
+"""The project schema, changed only through migrations (sqlite-utils ``Migrations``).
+
+Every migration runs in a transaction together with its record in
+``_sqlite_migrations``; an existing project is backed up with SQLite's online
+backup API before any pending migration runs. Never edit a released migration:
+add a new one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from qcode.errors import ProjectError
+
+migrations = Migrations("qcode")
+
+DEFAULT_ROLE_RULES: tuple[tuple[str, str], ...] = (
+    ("I", "interviewer"),
+    ("Intervjuer", "interviewer"),
+    ("Interviewer", "interviewer"),
+    ("Moderator", "interviewer"),
+    ("JS*", "jobbspesialist"),
+    ("V*", "veileder"),
+)
+
+
+@migrations(name="0001_initial")
+def m0001_initial(db: sqlite_utils.Database) -> None:
+    """Documents, turns, speakers, attributes, coders, codebooks, codings, memos, events."""
+    db.executescript(
+        """
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL              -- JSON
+        );
+
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL,               -- stable id shared by all versions
+            version INTEGER NOT NULL DEFAULT 1,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN
+                ('interview', 'focus_group', 'document', 'survey')),
+            source_name TEXT NOT NULL,
+            source_format TEXT NOT NULL,
+            source_sha256 TEXT NOT NULL,     -- of the raw bytes
+            sha256 TEXT NOT NULL,            -- of the stored text
+            text TEXT NOT NULL,
+            char_count INTEGER NOT NULL,
+            word_count INTEGER NOT NULL,
+            imported_at TEXT NOT NULL,
+            imported_by TEXT NOT NULL,
+            superseded_by INTEGER REFERENCES documents(id),
+            UNIQUE (uid, version),
+            CHECK (char_count = length(text))
+        );
+        CREATE UNIQUE INDEX documents_current_name ON documents(name)
+            WHERE superseded_by IS NULL;
+        CREATE UNIQUE INDEX documents_current_uid ON documents(uid)
+            WHERE superseded_by IS NULL;
+        CREATE INDEX documents_sha256 ON documents(sha256);
+        CREATE TRIGGER documents_text_immutable BEFORE UPDATE OF text, sha256 ON documents
+        BEGIN
+            SELECT RAISE(ABORT, 'the text of a document never changes after import');
+        END;
+
+        CREATE VIEW document_versions AS
+            SELECT uid, version, id AS document_id, name, sha256, source_name,
+                   imported_at, superseded_by IS NULL AS is_current
+            FROM documents;
+
+        CREATE TABLE speakers (
+            id TEXT PRIMARY KEY,             -- JS3, V5, I, R017
+            role TEXT,
+            role_source TEXT NOT NULL DEFAULT 'rule'
+                CHECK (role_source IN ('rule', 'attributes', 'user', 'none'))
+        );
+
+        CREATE TABLE role_rules (
+            id INTEGER PRIMARY KEY,
+            pattern TEXT NOT NULL UNIQUE,    -- glob over speaker ids: JS*, V*, I
+            role TEXT NOT NULL,
+            position INTEGER NOT NULL
+        );
+
+        CREATE TABLE turns (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            idx INTEGER NOT NULL,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            speaker TEXT REFERENCES speakers(id),
+            time_start REAL,
+            time_end REAL,
+            label TEXT,
+            UNIQUE (document_id, idx),
+            CHECK (start >= 0 AND start <= "end")
+        );
+        CREATE INDEX turns_speaker ON turns(speaker);
+
+        CREATE TABLE attribute_defs (
+            scope TEXT NOT NULL CHECK (scope IN ('document', 'speaker')),
+            name TEXT NOT NULL,
+            type TEXT NOT NULL CHECK (type IN ('text', 'number', 'date')),
+            PRIMARY KEY (scope, name)
+        );
+        CREATE TABLE document_attributes (
+            document_uid TEXT NOT NULL,
+            scope TEXT NOT NULL DEFAULT 'document' CHECK (scope = 'document'),
+            name TEXT NOT NULL,
+            value ANY,
+            PRIMARY KEY (document_uid, name),
+            FOREIGN KEY (scope, name) REFERENCES attribute_defs(scope, name)
+        );
+        CREATE TABLE speaker_attributes (
+            speaker TEXT NOT NULL REFERENCES speakers(id),
+            scope TEXT NOT NULL DEFAULT 'speaker' CHECK (scope = 'speaker'),
+            name TEXT NOT NULL,
+            value ANY,
+            PRIMARY KEY (speaker, name),
+            FOREIGN KEY (scope, name) REFERENCES attribute_defs(scope, name)
+        );
+
+        CREATE TABLE coders (
+            id TEXT PRIMARY KEY,             -- stable slug: coder-a
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE codebooks (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            version TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL DEFAULT 'nb',
+            authors TEXT NOT NULL DEFAULT '[]',      -- JSON list
+            description TEXT NOT NULL DEFAULT '',
+            source_name TEXT,
+            loaded_at TEXT NOT NULL
+        );
+        CREATE TABLE codebook_revisions (
+            id INTEGER PRIMARY KEY,
+            codebook_id INTEGER NOT NULL REFERENCES codebooks(id),
+            revision INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            UNIQUE (codebook_id, revision)
+        );
+        CREATE TABLE codes (
+            id TEXT PRIMARY KEY,             -- stable slug, unique across the project
+            codebook_id INTEGER NOT NULL REFERENCES codebooks(id),
+            parent_id TEXT REFERENCES codes(id),
+            position INTEGER NOT NULL DEFAULT 0,
+            name TEXT NOT NULL,
+            definition TEXT NOT NULL DEFAULT '',
+            when_to_use TEXT NOT NULL DEFAULT '',
+            when_not_to_use TEXT NOT NULL DEFAULT '',
+            example TEXT NOT NULL DEFAULT '',
+            color TEXT NOT NULL DEFAULT '#888888',
+            indicators TEXT NOT NULL DEFAULT '[]',   -- JSON list
+            memo TEXT NOT NULL DEFAULT '',
+            CHECK (parent_id IS NULL OR parent_id <> id)
+        );
+        CREATE INDEX codes_parent ON codes(parent_id);
+
+        CREATE TABLE codings (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            code_id TEXT NOT NULL REFERENCES codes(id),
+            coder_id TEXT NOT NULL REFERENCES coders(id),
+            memo TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            CHECK (start >= 0 AND start < "end")
+        );
+        CREATE INDEX codings_document ON codings(document_id, start);
+        CREATE INDEX codings_code ON codings(code_id);
+        CREATE TRIGGER codings_inside_document BEFORE INSERT ON codings
+        WHEN NEW."end" > (SELECT char_count FROM documents WHERE id = NEW.document_id)
+        BEGIN
+            SELECT RAISE(ABORT, 'coding ends past the end of its document');
+        END;
+
+        CREATE TABLE memos (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL CHECK (scope IN ('project', 'document', 'code', 'coding')),
+            target TEXT,                     -- document uid, code id or coding uid
+            author TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX memos_target ON memos(scope, target);
+
+        CREATE TABLE suggestions (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            code_id TEXT NOT NULL REFERENCES codes(id),
+            score REAL NOT NULL,
+            reason TEXT NOT NULL,
+            method TEXT NOT NULL,
+            pipeline TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'accepted', 'rejected')),
+            created_at TEXT NOT NULL,
+            decided_by TEXT REFERENCES coders(id),
+            decided_at TEXT,
+            coding_id INTEGER REFERENCES codings(id),
+            CHECK (start >= 0 AND start < "end")
+        );
+        CREATE INDEX suggestions_document ON suggestions(document_id, status);
+
+        CREATE TABLE saved_queries (
+            name TEXT PRIMARY KEY,
+            query TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE TABLE reports (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            query TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',       -- JSON
+            result TEXT NOT NULL DEFAULT '{}',       -- JSON
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL DEFAULT '{}'       -- JSON
+        );
+        CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN
+            SELECT RAISE(ABORT, 'the event log is append-only');
+        END;
+        CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN
+            SELECT RAISE(ABORT, 'the event log is append-only');
+        END;
+        """
+    )
+    db.execute(
+        "INSERT INTO role_rules (pattern, role, position) VALUES "
+        + ", ".join("(?, ?, ?)" for _ in DEFAULT_ROLE_RULES),
+        [v for i, (p, r) in enumerate(DEFAULT_ROLE_RULES) for v in (p, r, i)],
+    )
+
+
+def migrate(db: sqlite_utils.Database, path: Path) -> list[str]:
+    """Apply pending migrations, backing up an existing project first."""
+    from qcode.store.db import timestamped_backup
+
+    known = {m.name for m in migrations._migrations}
+    applied = migrations.applied(db)
+    unknown = [m.name for m in applied if m.name not in known]
+    if unknown:
+        raise ProjectError(
+            f"{path}: made by a newer qcode (schema {unknown[-1]})",
+            "upgrade qcode to open this project",
+        )
+    pending = migrations.pending(db)
+    if not pending:
+        return []
+    if applied:
+        timestamped_backup(db.conn, path, f"before-{pending[0].name}")
+    migrations.apply(db)
+    return [m.name for m in pending]
+
+
+def schema_version(db: sqlite_utils.Database) -> str:
+    """The name of the newest applied migration."""
+    applied = migrations.applied(db)
+    return applied[-1].name if applied else "none"
