@@ -79,16 +79,22 @@ def open_database(path: Path, *, create: bool = False) -> sqlite_utils.Database:
                 detail = row[0] if row else "no answer"
                 raise ProjectCorrupt(
                     f"{path}: integrity check failed: {detail}",
-                    f"restore a backup from {backup_dir(path)} with 'qcode restore'",
+                    f"copy the newest backup from {backup_dir(path)} in its place",
                 )
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal" and not create:
             raise ProjectError(f"{path}: cannot switch to WAL mode", "is the folder read-only?")
-        if create:
+        if app_id != APPLICATION_ID:  # a new or empty database becomes a qcode project
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     except sqlite3.OperationalError as exc:
         conn.close()
         raise ProjectError(f"{path}: cannot be opened: {exc}", "check file permissions") from exc
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise ProjectCorrupt(
+            f"{path}: integrity check failed: {exc}",
+            f"copy the newest backup from {backup_dir(path)} in its place",
+        ) from exc
     except ProjectError:
         conn.close()
         raise

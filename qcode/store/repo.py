@@ -240,7 +240,7 @@ class Store:
         self._require_transaction()
         uid = previous.uid if previous else uuid.uuid4().hex
         version = previous.version + 1 if previous else 1
-        if previous is not None:
+        if previous is not None:  # free the name; the (deferred) link is set below
             self.conn.execute("UPDATE documents SET superseded_by = -1 WHERE id = ?",
                               (previous.id,))
         cur = self.conn.execute(

@@ -53,7 +53,7 @@ def m0001_initial(db: sqlite_utils.Database) -> None:
             word_count INTEGER NOT NULL,
             imported_at TEXT NOT NULL,
             imported_by TEXT NOT NULL,
-            superseded_by INTEGER REFERENCES documents(id),
+            superseded_by INTEGER REFERENCES documents(id) DEFERRABLE INITIALLY DEFERRED,
             UNIQUE (uid, version),
             CHECK (char_count = length(text))
         );

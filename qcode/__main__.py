@@ -1,0 +1,5 @@
+"""``python -m qcode`` runs the CLI."""
+
+from qcode.cli import main
+
+main()

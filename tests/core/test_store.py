@@ -1,0 +1,222 @@
+"""The project file: creation, opening, checks, migrations, transactions, the event log."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from qcode import services
+from qcode.errors import ProjectCorrupt, ProjectError
+from qcode.store import Store, open_store, schema
+from qcode.store.db import APPLICATION_ID, backup_dir
+
+
+def test_init_creates_configured_project(project_path: Path) -> None:
+    store = open_store(project_path)
+    try:
+        q = store.conn.execute
+        assert q("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert q("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert q("PRAGMA busy_timeout").fetchone()[0] >= 5000
+        assert q("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert store.schema_version() == "0001_initial"
+        assert [e["kind"] for e in store.events()] == ["project.init"]
+        assert store.get_setting("project_uid")
+    finally:
+        store.close()
+
+
+def test_init_refuses_existing_file(project_path: Path) -> None:
+    with pytest.raises(ProjectError, match="exists already"):
+        services.init_project(project_path)
+
+
+def test_init_adds_suffix(tmp_path: Path) -> None:
+    assert services.init_project(tmp_path / "thesis").name == "thesis.qcode"
+
+
+def test_open_missing_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="no such project file") as info:
+        open_store(tmp_path / "nope.qcode")
+    assert "nope.qcode" in info.value.message
+    assert "qcode init" in (info.value.hint or "")
+
+
+def test_open_text_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.qcode"
+    path.write_text("just notes", encoding="utf-8")
+    with pytest.raises(ProjectError, match="not an SQLite database"):
+        open_store(path)
+
+
+def test_open_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.qcode"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ProjectError, match="not a qcode project"):
+        open_store(path)
+
+
+def test_migration_from_empty_database(tmp_path: Path) -> None:
+    path = tmp_path / "empty.qcode"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE scratch (x)")
+    conn.execute("DROP TABLE scratch")  # a valid SQLite file with no tables
+    conn.commit()
+    conn.close()
+    store = open_store(path)
+    try:
+        assert "documents" in store.db.table_names()
+        assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert store.check() == []
+    finally:
+        store.close()
+
+
+def test_corrupt_file_is_reported(project_path: Path) -> None:
+    data = bytearray(project_path.read_bytes())
+    assert len(data) > 8192
+    data[4096:8192] = b"\xff" * 4096  # destroy the second page
+    project_path.write_bytes(bytes(data))
+    with pytest.raises(ProjectCorrupt) as info:
+        open_store(project_path)
+    assert info.value.exit_code == 3
+
+
+def _migrations_plus(extra_fails: bool) -> Migrations:
+    extended = Migrations("qcode")
+    for m in schema.migrations._migrations:
+        extended(name=m.name)(m.fn)
+
+    @extended(name="0099_test")
+    def m0099(db: sqlite_utils.Database) -> None:
+        db.execute("CREATE TABLE test_extra (x INTEGER)")
+        db.execute("INSERT INTO test_extra VALUES (1)")
+        if extra_fails:
+            raise RuntimeError("migration failed half-way")
+
+    return extended
+
+
+def test_pending_migration_backs_up_first(project_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema, "migrations", _migrations_plus(extra_fails=False))
+    store = open_store(project_path)
+    try:
+        assert store.schema_version() == "0099_test"
+    finally:
+        store.close()
+    backups = list(backup_dir(project_path).glob("*before-0099_test.qcode"))
+    assert len(backups) == 1
+    old = sqlite3.connect(backups[0])
+    names = {r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    old.close()
+    assert "documents" in names and "test_extra" not in names
+
+
+def test_failed_migration_leaves_project_unchanged(project_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema, "migrations", _migrations_plus(extra_fails=True))
+    with pytest.raises(RuntimeError, match="half-way"):
+        open_store(project_path)
+    monkeypatch.undo()
+    store = open_store(project_path)
+    try:
+        assert "test_extra" not in store.db.table_names()
+        assert store.schema_version() == "0001_initial"
+    finally:
+        store.close()
+
+
+def test_newer_schema_is_refused(project_path: Path) -> None:
+    db = sqlite_utils.Database(project_path)
+    db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+               "VALUES ('qcode', '9999_future', '2030-01-01')")
+    db.conn.commit()
+    db.close()
+    with pytest.raises(ProjectError, match="newer qcode"):
+        open_store(project_path)
+
+
+def test_event_log_is_append_only(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.conn.execute("UPDATE events SET actor = 'x'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.conn.execute("DELETE FROM events")
+
+
+def test_writes_outside_a_transaction_are_refused(store: Store) -> None:
+    with pytest.raises(RuntimeError, match="outside"):
+        store.record_event("x", "y", {})
+
+
+def test_transaction_rolls_back_everything(store: Store) -> None:
+    before = store.counts()["events"]
+    with pytest.raises(ValueError), store.transaction():
+        store.record_event("tester", "first", {})
+        with store.transaction():  # nested: a savepoint
+            store.record_event("tester", "second", {})
+        raise ValueError("boom")
+    assert store.counts()["events"] == before
+
+
+def test_nested_failure_rolls_back_only_the_savepoint(store: Store) -> None:
+    before = store.counts()["events"]
+    with store.transaction():
+        store.record_event("tester", "kept", {})
+        with pytest.raises(ValueError), store.transaction():
+            store.record_event("tester", "dropped", {})
+            raise ValueError("inner")
+    kinds = [e["kind"] for e in store.events()]
+    assert store.counts()["events"] == before + 1
+    assert "kept" in kinds and "dropped" not in kinds
+
+
+def test_document_text_is_immutable(store: Store, transcript_dir: Path) -> None:
+    services.import_paths(store, [transcript_dir], services.import_options(store))
+    with pytest.raises(sqlite3.IntegrityError, match="never changes"), store.transaction():
+        store.conn.execute("UPDATE documents SET text = 'changed'")
+
+
+def test_coding_past_document_end_is_refused(store: Store, transcript_dir: Path) -> None:
+    services.import_paths(store, [transcript_dir], services.import_options(store))
+    doc = store.document("V1")
+    with pytest.raises(sqlite3.IntegrityError, match="past the end"), store.transaction():
+        store.conn.execute("INSERT INTO coders (id, name, created_at) VALUES ('c', 'C', 'now')")
+        store.conn.execute("INSERT INTO codebooks (name, loaded_at) VALUES ('cb', 'now')")
+        store.conn.execute("INSERT INTO codes (id, codebook_id, name) VALUES ('k', 1, 'K')")
+        store.conn.execute(
+            'INSERT INTO codings (uid, document_id, start, "end", code_id, coder_id, created_at)'
+            " VALUES ('u', ?, 0, ?, 'k', 'c', 'now')", (doc.id, len(doc.text) + 1))
+
+
+def test_check_finds_offsets_outside_documents(store: Store, transcript_dir: Path) -> None:
+    services.import_paths(store, [transcript_dir], services.import_options(store))
+    assert services.check_project(store) == []
+    doc = store.document("V1")
+    with store.transaction():
+        store.conn.execute('UPDATE turns SET "end" = ? WHERE document_id = ? AND idx = 1',
+                           (len(doc.text) + 5, doc.id))
+    problems = services.check_project(store)
+    assert len(problems) == 1 and problems[0].startswith("offsets:")
+
+
+def test_backup_is_a_consistent_copy(store: Store, transcript_dir: Path,
+                                     tmp_path: Path) -> None:
+    services.import_paths(store, [transcript_dir], services.import_options(store))
+    written = services.backup_project(store, tmp_path)
+    assert written.parent == tmp_path
+    copy = open_store(written)
+    try:
+        assert [d.name for d in copy.documents()] == ["JS1", "V1", "V2"]
+        assert copy.check() == []
+    finally:
+        copy.close()
+    with pytest.raises(ProjectError, match="exists already"):
+        services.backup_project(store, written)
