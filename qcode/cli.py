@@ -500,6 +500,580 @@ def patterns(patterns: tuple[str, ...], project: Path | None, reset: bool) -> No
         click.echo(f"built-in: {DEFAULT_PATTERN}")
 
 
+# -- codebooks ---------------------------------------------------------------------------
+
+
+def coder_option(func: F) -> F:
+    """The ``--coder`` option (default: $QCODE_CODER, then the user config)."""
+    return click.option("--coder", "coder", default=None,
+                        help="Coder id (default: $QCODE_CODER, then 'qcode config coder').")(func)
+
+
+@cli.group(cls=QcodeGroup)
+def codebook() -> None:
+    """Load, inspect, edit and export codebooks."""
+
+
+@codebook.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def codebook_check(files: tuple[Path, ...]) -> None:
+    """Validate codebook YAML files: every problem with file, line and field."""
+    from qcode.codebook import read_codebook_file
+
+    errors = 0
+    for path in files:
+        book, problems = read_codebook_file(path)
+        for p in problems:
+            click.echo(str(p), err=p.severity == "error")
+        errors += sum(1 for p in problems if p.severity == "error")
+        if book is not None and not any(p.severity == "error" for p in problems):
+            warn = sum(1 for p in problems if p.severity == "warning")
+            click.echo(f"{path}: ok, {len(book.ids())} codes" +
+                       (f", {warn} warnings" if warn else ""))
+    if errors:
+        click.echo(f"{errors} errors", err=True)
+        sys.exit(1)
+
+
+@codebook.command("load")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@project_option
+@coder_option
+def codebook_load(files: tuple[Path, ...], project: Path | None, coder: str | None) -> None:
+    """Load codebooks (.yaml, or REFI-QDA .qdc/.qdpx); loading again updates in place."""
+    from qcode import services
+
+    with opened(project) as store:
+        for path in files:
+            report = services.load_codebook_file(store, path, actor=coder)
+            print_load_report(report)
+
+
+def print_load_report(report: Any) -> None:
+    """Print what loading a codebook changed."""
+    if report.created:
+        click.echo(f"{report.codebook}: loaded {len(report.added)} codes")
+    elif report.changed:
+        parts = [f"{len(v)} {k}" for k, v in (("added", report.added), ("updated",
+                 report.updated), ("moved", report.moved), ("removed", report.removed)) if v]
+        click.echo(f"{report.codebook}: " + ", ".join(parts))
+    else:
+        click.echo(f"{report.codebook}: unchanged")
+    if report.kept:
+        click.echo(f"  kept (not in the file, but coded): {', '.join(report.kept)}")
+    for w in report.warnings:
+        click.echo(f"  {w}", err=True)
+
+
+@codebook.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@project_option
+@coder_option
+def codebook_import(file: Path, project: Path | None, coder: str | None) -> None:
+    """Import a REFI-QDA codebook (.qdc, or the codebook inside a .qdpx), leniently."""
+    from qcode import services
+    from qcode.errors import InputError
+
+    if file.suffix.lower() not in (".qdc", ".qdpx"):
+        raise InputError(f"{file}: not a REFI-QDA file", "use 'qcode codebook load' for YAML")
+    with opened(project) as store:
+        print_load_report(services.load_codebook_file(store, file, actor=coder))
+
+
+@codebook.command("list")
+@project_option
+@json_option
+def codebook_list(project: Path | None, as_json: bool) -> None:
+    """List the project's codebooks."""
+    from qcode import services
+
+    with opened(project) as store:
+        books = services.list_codebooks(store)
+    if as_json:
+        echo_json(books)
+        return
+    echo_table(["codebook", "version", "codes", "revisions", "last change"],
+               [[b["name"], b["version"], b["codes"], b["revisions"], b["last_change"]]
+                for b in books])
+
+
+@codebook.command("show")
+@click.argument("name", required=False)
+@project_option
+@click.option("--code", "code_ref", help="Show one code in full (definition, when to use ...).")
+@json_option
+def codebook_show(name: str | None, project: Path | None, code_ref: str | None,
+                  as_json: bool) -> None:
+    """Show the code tree (all codebooks or NAME), or one code in full with --code."""
+    from dataclasses import asdict
+
+    from qcode import services
+
+    with opened(project) as store:
+        if code_ref:
+            code = services.resolve_code(store, code_ref)
+            stats = store.code_stats().get(code.id, (0, 0))
+            if as_json:
+                echo_json({**asdict(code), "codings": stats[0], "informants": stats[1]})
+                return
+            click.echo(f"{code.name}  [{code.id}]  {code.path}  {code.color}")
+            for label, value in (("Definition", code.definition),
+                                 ("When to use", code.when_to_use),
+                                 ("When not to use", code.when_not_to_use),
+                                 ("Example", code.example),
+                                 ("Indicators", ", ".join(code.indicators)),
+                                 ("Memo", code.memo)):
+                if value:
+                    click.echo(f"{label}: {value}")
+            click.echo(f"Codings: {stats[0]}, informants: {stats[1]}")
+            return
+        codes = services.list_codes(store, name)
+        stats_all = store.code_stats()
+    if as_json:
+        echo_json([{**asdict(c), "codings": stats_all.get(c.id, (0, 0))[0]} for c in codes])
+        return
+    if not codes:
+        click.echo("No codebooks yet. Load one: qcode codebook load codebooks/samarbeid.yaml")
+        return
+    echo_table(["code", "id", "codings", "informants"],
+               [["  " * c.depth + c.name, c.id, stats_all.get(c.id, (0, 0))[0],
+                 stats_all.get(c.id, (0, 0))[1]] for c in codes])
+
+
+@codebook.command("export")
+@click.argument("name")
+@click.argument("out", type=click.Path(path_type=Path))
+@project_option
+@click.option("--format", "fmt", type=click.Choice(["yaml", "md", "docx", "qdc"]),
+              help="Output format (default: from OUT's extension).")
+def codebook_export(name: str, out: Path, project: Path | None, fmt: str | None) -> None:
+    """Export codebook NAME to OUT as YAML, Markdown or DOCX appendix, or REFI-QDA .qdc."""
+    from qcode import services
+
+    with opened(project) as store:
+        written = services.export_codebook(store, name, out, fmt)
+    click.echo(f"Wrote {written}")
+
+
+@codebook.command("add")
+@click.argument("codebook_name")
+@click.argument("code_id")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--definition", required=True, help="What the code means.")
+@click.option("--parent", help="Parent code (id or path); default: top level.")
+@click.option("--when-to-use", help="When coders should apply it.")
+@click.option("--when-not-to-use", help="When not, and which code to use instead.")
+@click.option("--example", help="A short paraphrased example.")
+@click.option("--color", help="#RRGGBB")
+@click.option("--indicators", help="Comma-separated words and phrases.")
+@project_option
+@coder_option
+def codebook_add(codebook_name: str, code_id: str, name: str, definition: str,
+                 parent: str | None, when_to_use: str | None, when_not_to_use: str | None,
+                 example: str | None, color: str | None, indicators: str | None,
+                 project: Path | None, coder: str | None) -> None:
+    """Add code CODE_ID to codebook CODEBOOK_NAME."""
+    from qcode import services
+
+    with opened(project) as store:
+        code = services.add_code(store, codebook_name, code_id, name, definition,
+                                 parent=parent, actor=coder, when_to_use=when_to_use,
+                                 when_not_to_use=when_not_to_use, example=example, color=color,
+                                 indicators=indicators)
+    click.echo(f"added {code.path}")
+
+
+@codebook.command("edit")
+@click.argument("code")
+@click.option("--set", "pairs", multiple=True, metavar="FIELD=VALUE",
+              help="Field to change: name, definition, when_to_use, when_not_to_use, "
+                   "example, color, indicators (comma-separated), memo. Repeatable.")
+@project_option
+@coder_option
+def codebook_edit(code: str, pairs: tuple[str, ...], project: Path | None,
+                  coder: str | None) -> None:
+    """Edit fields of CODE (id or path)."""
+    from qcode import services
+    from qcode.errors import InputError
+
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        fld, sep, value = pair.partition("=")
+        if not sep:
+            raise InputError(f"--set {pair!r}: expected FIELD=VALUE", "e.g. --set color=#FF8800")
+        values[fld.strip()] = value
+    with opened(project) as store:
+        changed = services.edit_code(store, code, values, actor=coder)
+    click.echo(f"edited {changed.path}")
+
+
+@codebook.command("rename")
+@click.argument("code")
+@click.argument("new_name")
+@project_option
+@coder_option
+def codebook_rename(code: str, new_name: str, project: Path | None, coder: str | None) -> None:
+    """Rename CODE (its id stays the same, so codings are unaffected)."""
+    from qcode import services
+
+    with opened(project) as store:
+        changed = services.edit_code(store, code, {"name": new_name}, actor=coder)
+    click.echo(f"renamed {changed.id} to {changed.name!r}")
+
+
+@codebook.command("move")
+@click.argument("code")
+@click.argument("parent", required=False)
+@project_option
+@coder_option
+def codebook_move(code: str, parent: str | None, project: Path | None,
+                  coder: str | None) -> None:
+    """Move CODE under PARENT (omit PARENT for the top level)."""
+    from qcode import services
+
+    with opened(project) as store:
+        moved = services.move_code(store, code, parent, actor=coder)
+    click.echo(f"moved to {moved.path}")
+
+
+@codebook.command("merge")
+@click.argument("source")
+@click.argument("target")
+@project_option
+@coder_option
+def codebook_merge(source: str, target: str, project: Path | None, coder: str | None) -> None:
+    """Merge code SOURCE into TARGET: its codings and sub-codes move, SOURCE is deleted."""
+    from qcode import services
+
+    with opened(project) as store:
+        r = services.merge_codes(store, source, target, actor=coder)
+    click.echo(f"merged {r.source} into {r.target}: {r.codings_moved} codings moved, "
+               f"{r.duplicates_removed} duplicates removed, {r.children_moved} sub-codes moved")
+
+
+@codebook.command("delete")
+@click.argument("code")
+@click.option("--force", is_flag=True, help="Also delete its sub-codes and codings.")
+@project_option
+@coder_option
+def codebook_delete(code: str, force: bool, project: Path | None, coder: str | None) -> None:
+    """Delete CODE; refused while it has codings or sub-codes unless --force (undo restores)."""
+    from qcode import services
+
+    with opened(project) as store:
+        codes, n = services.delete_code(store, code, force=force, actor=coder)
+    click.echo(f"deleted {', '.join(codes)}" + (f" and {n} codings" if n else "") +
+               " (qcode undo brings them back)")
+
+
+# -- coding ------------------------------------------------------------------------------
+
+
+@cli.group("code", cls=QcodeGroup)
+def code_group() -> None:
+    """Apply, remove and list codings."""
+
+
+@code_group.command("apply")
+@click.argument("document", required=False)
+@click.argument("code", required=False)
+@click.option("--start", type=int, help="Start offset (code points, from 'qcode show --json').")
+@click.option("--end", type=int, help="End offset (exclusive).")
+@click.option("--quote", help="Text to code; must occur once (or give --occurrence).")
+@click.option("--occurrence", type=int, help="Which occurrence of --quote (1 = first).")
+@click.option("--turn", type=int, help="Code a whole turn by its number.")
+@click.option("--snap", type=click.Choice(["none", "word", "sentence", "turn"]),
+              default="none", show_default=True, help="Widen the span to whole units.")
+@click.option("--memo", default="", help="A short memo on the coding.")
+@click.option("--from", "from_file", type=click.Path(path_type=Path),
+              help="Bulk: a YAML/JSON list of {document, code, quote|start+end|turn, memo}.")
+@project_option
+@coder_option
+@json_option
+def code_apply(document: str | None, code: str | None, start: int | None, end: int | None,
+               quote: str | None, occurrence: int | None, turn: int | None, snap: str,
+               memo: str, from_file: Path | None, project: Path | None, coder: str | None,
+               as_json: bool) -> None:
+    """Apply CODE to a span of DOCUMENT (by offsets, quote or turn), or many with --from."""
+    from qcode import services
+    from qcode.errors import InputError
+
+    if from_file is not None:
+        requests = _span_requests(from_file)
+    else:
+        if not document or not code:
+            raise InputError("name a DOCUMENT and a CODE, or use --from FILE",
+                             "e.g. qcode code apply JS1 relasjoner --turn 4")
+        requests = [services.SpanRequest(document=document, code=code, start=start, end=end,
+                                          quote=quote, occurrence=occurrence, turn=turn,
+                                          memo=memo)]
+    with opened(project) as store:
+        codings = services.apply_codings(store, requests, coder, snap=snap)
+    if as_json:
+        echo_json([_coding_json(c) for c in codings])
+        return
+    for c in codings:
+        click.echo(f"coding {c.id}: {c.document} {c.start}-{c.end} {c.code_id} "
+                   f"({c.coder_id}) «{_excerpt(c.text)}»")
+
+
+def _span_requests(path: Path) -> list[Any]:
+    import yaml
+
+    from qcode import services
+    from qcode.errors import InputError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: cannot read the span list: {exc}".splitlines()[0],
+                         "a YAML or JSON list of mappings") from exc
+    items = data.get("codings") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise InputError(f"{path}: expected a list of spans", "see 'qcode code apply --help'")
+    allowed = {"document", "code", "start", "end", "quote", "occurrence", "turn", "memo"}
+    out = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not {"document", "code"} <= set(item):
+            raise InputError(f"{path}: item {number} needs document and code",
+                             "each item: {document, code, quote|start+end|turn}")
+        extra = set(item) - allowed
+        if extra:
+            raise InputError(f"{path}: item {number} has unknown keys {sorted(extra)}",
+                             f"allowed: {', '.join(sorted(allowed))}")
+        out.append(services.SpanRequest(**{k: v for k, v in item.items() if v is not None}))
+    return out
+
+
+def _excerpt(text: str, width: int = 70) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _coding_json(c: Any) -> dict[str, Any]:
+    return {"id": c.id, "uid": c.uid, "document": c.document, "start": c.start, "end": c.end,
+            "code": c.code_id, "coder": c.coder_id, "memo": c.memo, "created": c.created_at,
+            "text": c.text}
+
+
+@code_group.command("remove")
+@click.argument("codings", nargs=-1, required=True)
+@project_option
+@coder_option
+def code_remove(codings: tuple[str, ...], project: Path | None, coder: str | None) -> None:
+    """Remove codings by id (undoable)."""
+    from qcode import services
+
+    with opened(project) as store:
+        n = services.remove_codings(store, list(codings), actor=coder)
+    click.echo(f"removed {n} codings (qcode undo brings them back)")
+
+
+@code_group.command("list")
+@click.option("--document", help="Only this document.")
+@click.option("--code", "code_ref", help="Only this code and its sub-codes.")
+@click.option("--coder", "coder_id", help="Only this coder.")
+@project_option
+@json_option
+def code_list(document: str | None, code_ref: str | None, coder_id: str | None,
+              project: Path | None, as_json: bool) -> None:
+    """List codings with their text."""
+    from qcode import services
+
+    with opened(project) as store:
+        codings = services.list_codings(store, document=document, code=code_ref,
+                                        coder=coder_id)
+    if as_json:
+        echo_json([_coding_json(c) for c in codings])
+        return
+    echo_table(["id", "document", "span", "code", "coder", "text"],
+               [[c.id, c.document, f"{c.start}-{c.end}", c.code_id, c.coder_id,
+                 _excerpt(c.text, 60)] for c in codings])
+    click.echo(f"{len(codings)} codings")
+
+
+# -- coders, memos, history ----------------------------------------------------------------
+
+
+@cli.group(cls=QcodeGroup)
+def coders() -> None:
+    """Coders: stable ids with display names."""
+
+
+@coders.command("list")
+@project_option
+@json_option
+def coders_list(project: Path | None, as_json: bool) -> None:
+    """List coders and how many codings each has."""
+    with opened(project) as store:
+        rows = [(c, len(store.codings(coder_id=c.id))) for c in store.coders()]
+    if as_json:
+        echo_json([{"id": c.id, "name": c.name, "codings": n} for c, n in rows])
+        return
+    echo_table(["coder", "name", "codings"], [[c.id, c.name, n] for c, n in rows])
+
+
+@coders.command("add")
+@click.argument("coder_id")
+@click.option("--name", required=True, help="Display name.")
+@project_option
+def coders_add(coder_id: str, name: str, project: Path | None) -> None:
+    """Add a coder with a stable CODER_ID (lowercase, e.g. coder-a)."""
+    from qcode import services
+
+    with opened(project) as store:
+        services.add_coder(store, coder_id, name)
+    click.echo(f"added coder {coder_id} ({name})")
+
+
+@cli.command("config")
+@click.argument("key", type=click.Choice(["coder"]))
+@click.argument("value", required=False)
+def config_cmd(key: str, value: str | None) -> None:
+    """Show or set your user configuration (KEY: coder). Never stored in a project."""
+    from qcode import config
+    from qcode.codebook import ID_PATTERN
+    from qcode.errors import InputError
+
+    if value is None:
+        click.echo(config.configured_coder() or "(not set)")
+        return
+    if not ID_PATTERN.match(value):
+        raise InputError(f"coder id {value!r} is not valid", "lowercase, digits, - and _")
+    path = config.write_coder(value)
+    click.echo(f"coder = {value} (saved in {path})")
+
+
+@cli.group(cls=QcodeGroup)
+def memo() -> None:
+    """Memos on the project (research diary), documents, codes and codings."""
+
+
+def _memo_scope(document: str | None, code: str | None, coding: str | None) -> tuple[str,
+                                                                                     str | None]:
+    given = [(s, t) for s, t in (("document", document), ("code", code), ("coding", coding))
+             if t]
+    if len(given) > 1:
+        from qcode.errors import InputError
+
+        raise InputError("a memo belongs to one thing", "give one of --document/--code/--coding")
+    return given[0] if given else ("project", None)
+
+
+@memo.command("add")
+@click.argument("text")
+@click.option("--document", help="On this document (e.g. the summary after an interview).")
+@click.option("--code", "code_ref", help="On this code.")
+@click.option("--coding", help="On this coding (id).")
+@click.option("--title", default="", help="A short title.")
+@project_option
+@coder_option
+def memo_add(text: str, document: str | None, code_ref: str | None, coding: str | None,
+             title: str, project: Path | None, coder: str | None) -> None:
+    """Write a memo (without a target: a project memo)."""
+    from qcode import services
+
+    scope, target = _memo_scope(document, code_ref, coding)
+    with opened(project) as store:
+        m = services.add_memo(store, scope, target, text, title=title, author=coder)
+    click.echo(f"memo {m.id} ({scope}) saved")
+
+
+@memo.command("list")
+@click.option("--document", help="Only memos on this document.")
+@click.option("--code", "code_ref", help="Only memos on this code.")
+@click.option("--coding", help="Only memos on this coding (id).")
+@project_option
+@json_option
+def memo_list(document: str | None, code_ref: str | None, coding: str | None,
+              project: Path | None, as_json: bool) -> None:
+    """List memos, oldest first."""
+    from dataclasses import asdict
+
+    from qcode import services
+
+    scope, target = _memo_scope(document, code_ref, coding)
+    with opened(project) as store:
+        memos = services.list_memos(store, scope if target else None, target)
+    if as_json:
+        echo_json([asdict(m) for m in memos])
+        return
+    for m in memos:
+        head = f"[{m.id}] {m.scope}" + (f" {m.target}" if m.target else "")
+        click.echo(f"{head}  {m.author}  {m.updated_at}" + (f"  {m.title}" if m.title else ""))
+        click.echo(f"    {m.body}")
+
+
+@memo.command("edit")
+@click.argument("memo_id", type=int)
+@click.argument("text")
+@project_option
+@coder_option
+def memo_edit(memo_id: int, text: str, project: Path | None, coder: str | None) -> None:
+    """Replace the text of memo MEMO_ID."""
+    from qcode import services
+
+    with opened(project) as store:
+        services.edit_memo(store, memo_id, text, actor=coder)
+    click.echo(f"memo {memo_id} updated")
+
+
+@memo.command("delete")
+@click.argument("memo_id", type=int)
+@project_option
+@coder_option
+def memo_delete(memo_id: int, project: Path | None, coder: str | None) -> None:
+    """Delete memo MEMO_ID (undoable)."""
+    from qcode import services
+
+    with opened(project) as store:
+        services.delete_memo(store, memo_id, actor=coder)
+    click.echo(f"memo {memo_id} deleted")
+
+
+@cli.command()
+@project_option
+@coder_option
+def undo(project: Path | None, coder: str | None) -> None:
+    """Undo your newest change (codings, memos, codebook edits), even from an earlier session."""
+    from qcode import services
+
+    with opened(project) as store:
+        what = services.undo(store, coder)
+    click.echo(f"undone: {what}")
+
+
+@cli.command()
+@project_option
+@coder_option
+def redo(project: Path | None, coder: str | None) -> None:
+    """Redo the change you undid last."""
+    from qcode import services
+
+    with opened(project) as store:
+        what = services.redo(store, coder)
+    click.echo(f"redone: {what}")
+
+
+@cli.command()
+@project_option
+@click.option("--limit", default=30, show_default=True, help="How many events.")
+@click.option("--coder", "coder_id", help="Only events by this coder.")
+@json_option
+def history(project: Path | None, limit: int, coder_id: str | None, as_json: bool) -> None:
+    """Show recent changes (the project's event log), newest first."""
+    from qcode import services
+
+    with opened(project) as store:
+        rows = services.history(store, limit=limit, actor=coder_id)
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(["event", "when", "who", "what", ""],
+               [[r["id"], r["at"].replace("T", " ")[:19], r["actor"], r["summary"],
+                 "undoable" if r["undoable"] else ""] for r in rows])
+
+
 # -- demo --------------------------------------------------------------------------------
 
 
@@ -517,6 +1091,8 @@ def demo(directory: Path | None, force: bool) -> None:
     result = build_demo(directory, force=force,
                         progress=lambda step: click.echo(f"  {step}", err=True))
     print_import_report(result.import_report)
+    for coder, n in result.codings.items():
+        click.echo(f"Codings by {coder}: {n}")
     click.echo("")
     with opened(result.path) as store:
         print_info(services.project_info(store))

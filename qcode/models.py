@@ -93,3 +93,61 @@ class Speaker:
     role: str | None
     turn_count: int = 0
     document_count: int = 0
+
+
+@dataclass(frozen=True)
+class Coder:
+    """A coder: a stable id (``coder-a``) and a display name."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """A stored code with its place in the hierarchy."""
+
+    id: str
+    codebook: str
+    parent_id: str | None
+    path: str  # samarbeid/forutsetninger/relasjoner
+    name: str
+    definition: str
+    when_to_use: str
+    when_not_to_use: str
+    example: str
+    color: str
+    indicators: tuple[str, ...]
+    memo: str
+    depth: int
+
+
+@dataclass(frozen=True)
+class Coding:
+    """A code applied to a span of a document by a coder."""
+
+    id: int
+    uid: str
+    document_id: int
+    document: str
+    start: int
+    end: int
+    code_id: str
+    coder_id: str
+    memo: str
+    created_at: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Memo:
+    """A timestamped, attributed note on the project, a document, a code or a coding."""
+
+    id: int
+    scope: str
+    target: str | None
+    author: str
+    title: str
+    body: str
+    created_at: str
+    updated_at: str

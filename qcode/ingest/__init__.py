@@ -49,6 +49,13 @@ def reader_for(path: Path) -> Reader:
     return reader
 
 
+def _size(n: int) -> str:
+    """A byte count for messages: 1.4 MiB, 12.0 KiB, 100 bytes."""
+    if n >= 2**20:
+        return f"{n / 2**20:.1f} MiB"
+    return f"{n / 2**10:.1f} KiB" if n >= 2**10 else f"{n} bytes"
+
+
 def read_bytes(path: Path, max_bytes: int) -> bytes:
     """Read a source file after checking that it exists and is within the size limit."""
     try:
@@ -61,8 +68,8 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
             raise IngestError(str(path), "the file is empty (0 bytes)",
                               "check that the export or copy finished")
         if size > max_bytes:
-            raise IngestError(str(path), f"too large ({size / 2**20:.0f} MiB; the limit is "
-                              f"{max_bytes / 2**20:.0f} MiB)", "split the file or raise --max-mb")
+            raise IngestError(str(path), f"too large ({_size(size)}; the limit is "
+                              f"{_size(max_bytes)})", "split the file or raise --max-mb")
         return path.read_bytes()
     except OSError as exc:
         raise IngestError(str(path), f"cannot be read: {exc.strerror}",

@@ -34,14 +34,19 @@ def transcript_document(
     fmt: str,
     options: ImportOptions,
     warnings: tuple[str, ...] = (),
+    line_paragraphs: bool = False,
 ) -> ParsedDocument:
-    """Clean extracted text, find turns (or paragraphs) and wrap it as a ParsedDocument."""
+    """Clean extracted text, find turns (or paragraphs) and wrap it as a ParsedDocument.
+
+    ``line_paragraphs``: the text has one line per paragraph (.docx, .odt), so without
+    turns every line is a segment rather than every blank-line separated block.
+    """
     text = clean_text(text)
     if not text.strip():
         raise IngestError(str(path), "contains no text", "check that the file is not empty")
     segments = options.detector.segments(text)
     if not any(s.speaker for s in segments):
-        segments = paragraphs(text)
+        segments = paragraphs(text, per_line=line_paragraphs)
     return ParsedDocument(
         name=path.stem,
         text=text,

@@ -14,7 +14,7 @@ from qcode.models import ParsedDocument
 def extract_text(raw: bytes, path: str) -> str:
     """The body text: one line per paragraph, table rows as tab-separated cells."""
     import docx
-    from docx.table import Table
+    from docx.table import Table, _Cell
     from docx.text.paragraph import Paragraph
 
     open_zip(raw, path, "docx", "word/document.xml").close()
@@ -32,12 +32,13 @@ def extract_text(raw: bytes, path: str) -> str:
         if tag == "p":
             lines.append(Paragraph(child, document).text)
         elif tag == "tbl":
-            for row in Table(child, document).rows:
-                cells: list[str] = []
-                for cell in row.cells:
-                    value = cell.text.replace("\n", " ").strip()
-                    if not cells or cells[-1] != value:  # merged cells repeat
-                        cells.append(value)
+            table = Table(child, document)
+            for row in table.rows:
+                # one cell per <w:tc>: a cell spanning columns counts once, equal neighbours
+                # both stay, and rows below a vertically merged cell do not repeat its text
+                cells = ["" if tc.vMerge == "continue"
+                         else _Cell(tc, table).text.replace("\n", " ").strip()
+                         for tc in row._tr.tc_lst]
                 lines.append("\t".join(cells))
             lines.append("")
     return "\n".join(lines)
@@ -46,4 +47,4 @@ def extract_text(raw: bytes, path: str) -> str:
 def read(path: Path, raw: bytes, options: ImportOptions) -> list[ParsedDocument]:
     """Extract the text of a .docx and find speaker turns."""
     text = extract_text(raw, str(path))
-    return [transcript_document(path, raw, text, "docx", options)]
+    return [transcript_document(path, raw, text, "docx", options, line_paragraphs=True)]

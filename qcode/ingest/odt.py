@@ -50,12 +50,16 @@ def extract_text(raw: bytes, path: str) -> str:
     except Exception as exc:  # odfpy raises many types for damaged files
         raise IngestError(path, f"not a readable .odt file ({type(exc).__name__})",
                           "open it in LibreOffice and save it again as .odt") from exc
+    body = getattr(document, "text", None)  # odfpy sets it for text documents only
+    if body is None:
+        raise IngestError(path, "not an OpenDocument text (a spreadsheet or presentation?)",
+                          "open it in LibreOffice Writer and save it as .odt")
     lines: list[str] = []
-    _walk(document.text, lines)
+    _walk(body, lines)
     return "\n".join(lines)
 
 
 def read(path: Path, raw: bytes, options: ImportOptions) -> list[ParsedDocument]:
     """Extract the text of an .odt and find speaker turns."""
     text = extract_text(raw, str(path))
-    return [transcript_document(path, raw, text, "odt", options)]
+    return [transcript_document(path, raw, text, "odt", options, line_paragraphs=True)]

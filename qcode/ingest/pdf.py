@@ -17,7 +17,7 @@ MAX_PAGES = 5_000
 def extract_text(raw: bytes, path: str) -> str:
     """The text layer of every page, pages separated by a blank line."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     if not raw.lstrip()[:5].startswith(b"%PDF"):
@@ -32,7 +32,7 @@ def extract_text(raw: bytes, path: str) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except IngestError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError,
+    except (PyPdfError, DependencyError, ValueError, KeyError, TypeError, AttributeError, OSError,
             RecursionError, NotImplementedError, AssertionError, IndexError,
             ZeroDivisionError) as exc:
         raise IngestError(path, f"not a readable PDF ({type(exc).__name__})",

@@ -43,7 +43,8 @@ def _pick_id_column(table: Table, path: str, wanted: str | None) -> int:
     if any(not k for k in keys):
         raise IngestError(path, f"column {table.header[index]!r} has empty respondent ids",
                           "name the id column with --id-column")
-    if len(set(keys)) != len(keys):
+    # compare the speaker ids made from the keys: "1" and "R1" would both become R1
+    if len({_speaker_id(k) for k in keys}) != len(keys):
         raise IngestError(path, f"column {table.header[index]!r} has duplicate respondent ids",
                           "name the id column with --id-column")
     return index

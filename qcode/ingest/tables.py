@@ -14,6 +14,8 @@ from qcode.ingest.zipsafe import open_zip
 
 MAX_COLUMNS = 1_000
 MAX_ROWS = 1_000_000
+DELIMITERS = (",", ";", "\t")
+SNIFF_CHARS = 20_000
 Cell = str | int | float | date | None
 
 
@@ -32,7 +34,8 @@ def _check_header(header: list[str], path: str) -> tuple[str, ...]:
     if len(header) > MAX_COLUMNS:
         raise IngestError(path, f"refused: {len(header)} columns (the limit is {MAX_COLUMNS})",
                           "keep only the id, attribute and answer columns")
-    names = [clean_text(h).strip() for h in header]
+    # names become document names, labels and attributes: one line, single spaces
+    names = [" ".join(clean_text(h).split()) for h in header]
     for i, name in enumerate(names):
         if not name:
             names[i] = f"column_{i + 1}"
@@ -43,16 +46,36 @@ def _check_header(header: list[str], path: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def sniff_delimiter(text: str) -> str:
+    """Comma, semicolon or tab: the one that splits the first rows into the same number of
+    fields (at least two) most consistently, the most fields on a tie; else a comma.
+
+    (csv.Sniffer gives up on, or misreads, common exports such as semicolon-separated
+    files with decimal commas and quoted multi-line answers.)
+    """
+    sample = text[:SNIFF_CHARS]
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        except csv.Error:
+            continue
+        if len(sample) < len(text):
+            rows = rows[:-1]  # the sample may end inside a row
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        score = (sum(len(r) == width for r in rows) / len(rows), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
 def read_csv(raw: bytes, path: str) -> Table:
     """Read a CSV (comma, semicolon or tab separated; RFC 4180 quoting, checked strictly)."""
     decoded = decode_bytes(raw, path)
     text = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
-    sample = text[:20_000]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
+    delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"',
                         doublequote=True, strict=True)
     try:

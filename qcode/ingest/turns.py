@@ -61,7 +61,9 @@ class TurnDetector:
         compiled = []
         for source in sources:
             try:
-                rx = re.compile(source if source.startswith("^") else "^" + source)
+                # used with rx.match, so anchored at the line start without a "^" (adding
+                # one would break patterns that start with an inline flag such as (?i))
+                rx = re.compile(source)
             except re.error as exc:
                 raise InputError(
                     f"speaker pattern {source!r} is not a valid regular expression: {exc}",
@@ -142,6 +144,20 @@ class TurnDetector:
         return tuple(out)
 
 
-def paragraphs(text: str) -> tuple[Segment, ...]:
-    """One segment per paragraph (blank-line separated), no speakers."""
-    return TurnDetector(()).segments(text)
+def paragraphs(text: str, per_line: bool = False) -> tuple[Segment, ...]:
+    """One segment per paragraph, no speakers.
+
+    Paragraphs are blank-line separated, or (``per_line``, for .docx and .odt, whose
+    text has one line per paragraph) every non-blank line is one.
+    """
+    if not per_line:
+        return TurnDetector(()).segments(text)
+    out: list[Segment] = []
+    pos = 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            start = pos + len(line) - len(line.lstrip())
+            out.append(Segment(start, start + len(stripped)))
+        pos += len(line) + 1
+    return tuple(out)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
+from typing import IO
 
 from qcode.errors import IngestError
 
@@ -17,6 +19,26 @@ MAX_MEMBERS = 5_000
 MAX_TOTAL_UNCOMPRESSED = 512 * 1024 * 1024
 MAX_RATIO = 200
 RATIO_FLOOR = 8 * 1024 * 1024  # small members may compress well without being bombs
+# "<!DOCTYPE" / "<!ENTITY" as bytes and in UTF-16: markup that is never part of text content
+_UNSAFE_XML = tuple(marker.encode(encoding) for marker in ("<!DOCTYPE", "<!ENTITY")
+                    for encoding in ("ascii", "utf-16-le", "utf-16-be"))
+_CHUNK = 1024 * 1024
+
+
+def _declares_entities(fh: IO[bytes]) -> bool:
+    """True if an XML stream holds a DOCTYPE or an entity declaration anywhere.
+
+    The whole member is scanned (in chunks): a comment or whitespace can push the DOCTYPE
+    of the prolog arbitrarily far from the start.
+    """
+    overlap = max(len(m) for m in _UNSAFE_XML) - 1
+    tail = b""
+    while chunk := fh.read(_CHUNK):
+        window = tail + chunk
+        if any(marker in window for marker in _UNSAFE_XML):
+            return True
+        tail = window[-overlap:]
+    return False
 
 
 def open_zip(raw: bytes, path: str, fmt: str, required: str) -> zipfile.ZipFile:
@@ -55,11 +77,12 @@ def open_zip(raw: bytes, path: str, fmt: str, required: str) -> zipfile.ZipFile:
         if info.filename.endswith((".xml", ".rels")) and info.file_size:
             try:
                 with zf.open(info) as fh:
-                    head = fh.read(2048)
-            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+                    unsafe = _declares_entities(fh)
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError,
+                    EOFError, zlib.error) as exc:
                 raise IngestError(path, f"damaged .{fmt} file (member {info.filename!r})",
                                   f"open it and save it again as .{fmt}") from exc
-            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+            if unsafe:
                 raise IngestError(path, f"refused: {info.filename!r} declares a DOCTYPE or "
                                   "entities (unsafe XML)", "save the document again in Word "
                                   "or LibreOffice")

@@ -8,19 +8,15 @@ savepoints), and every mutation records an event in the same transaction.
 from __future__ import annotations
 
 import fnmatch
-import json
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
-from qcode.errors import InputError, NotFound, ProjectError
+from qcode.errors import InputError, NotFound
 from qcode.models import (
     AttributeType,
     AttributeValue,
@@ -30,6 +26,8 @@ from qcode.models import (
     Speaker,
     Turn,
 )
+from qcode.store.base import StoreBase
+from qcode.store.coding import CodingRepo
 from qcode.store.db import backup_to, open_database, timestamped_backup, utc_now
 
 
@@ -48,10 +46,6 @@ class RoleRule:
     pattern: str
     role: str
     position: int
-
-
-def _in_transaction(conn: sqlite3.Connection) -> bool:
-    return conn.in_transaction
 
 
 def _doc(row: Mapping[str, Any], with_text: bool) -> Document:
@@ -74,101 +68,8 @@ def _from_sql(value: Any, kind: str) -> AttributeValue:
     return value  # type: ignore[no-any-return]
 
 
-class Store:
+class Store(CodingRepo, StoreBase):
     """One open project file."""
-
-    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
-        self.db = db
-        self.path = path
-
-    # -- connection and transactions -------------------------------------------------
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        """The underlying sqlite3 connection."""
-        conn: sqlite3.Connection = self.db.conn
-        return conn
-
-    def close(self) -> None:
-        """Close the connection."""
-        self.conn.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A write transaction (``BEGIN IMMEDIATE``); nested use becomes a savepoint."""
-        conn = self.conn
-        if conn.in_transaction:
-            name = f"sp_{uuid.uuid4().hex}"
-            conn.execute(f"SAVEPOINT {name}")
-            try:
-                yield
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                    conn.execute(f"RELEASE SAVEPOINT {name}")
-                raise
-            else:
-                conn.execute(f"RELEASE SAVEPOINT {name}")
-            return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise ProjectError(f"{self.path}: cannot write: {exc}",
-                               "another program holds the project; try again") from exc
-        try:
-            yield
-        except BaseException:
-            if _in_transaction(conn):
-                conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if _in_transaction(conn):
-                conn.execute("ROLLBACK")
-            raise ProjectError(f"{self.path}: the change could not be saved: {exc}",
-                               "check free disk space and permissions") from exc
-
-    def _require_transaction(self) -> None:
-        if not self.conn.in_transaction:
-            raise RuntimeError("a write outside Store.transaction()")
-
-    def record_event(self, actor: str, kind: str, payload: Mapping[str, Any]) -> int:
-        """Append an event; must run inside the transaction of the change it records."""
-        self._require_transaction()
-        cur = self.conn.execute(
-            "INSERT INTO events (at, actor, kind, payload) VALUES (?, ?, ?, ?)",
-            (utc_now(), actor, kind, json.dumps(payload, ensure_ascii=False, sort_keys=True)),
-        )
-        return int(cur.lastrowid or 0)
-
-    def events(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Events, newest first."""
-        sql = "SELECT id, at, actor, kind, payload FROM events ORDER BY id DESC"
-        params: list[Any] = []
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return [
-            {"id": r[0], "at": r[1], "actor": r[2], "kind": r[3], "payload": json.loads(r[4])}
-            for r in self.conn.execute(sql, params)
-        ]
-
-    # -- settings --------------------------------------------------------------------
-
-    def get_setting(self, key: str, default: Any = None) -> Any:
-        """A JSON setting, or ``default``."""
-        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
-
-    def set_setting(self, key: str, value: Any) -> None:
-        """Set a JSON setting (inside a transaction)."""
-        self._require_transaction()
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, json.dumps(value, ensure_ascii=False)),
-        )
 
     # -- documents -------------------------------------------------------------------
 

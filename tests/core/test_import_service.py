@@ -252,5 +252,14 @@ def test_demo_builds_a_consistent_project(tmp_path: Path) -> None:
         assert kinds["document"] == 2 and kinds["survey"] == 2
         assert services.check_project(store) == []
         assert store.speaker("JS3").document_count == 2  # interview and follow-up recording
+        assert len(store.codes()) == 44 and len(services.list_codebooks(store)) == 3
+        for coder in ("coder-a", "coder-b"):
+            assert result.codings[coder] >= 150
+            assert len(store.codings(coder_id=coder)) == result.codings[coder]
+        # the demo's codings come from two independent coders: they overlap but differ
+        spans = {c: {(k.document, k.start, k.end, k.code_id) for k in
+                     store.codings(coder_id=c)} for c in ("coder-a", "coder-b")}
+        same = spans["coder-a"] & spans["coder-b"]
+        assert same and len(same) < min(len(v) for v in spans.values())
     finally:
         store.close()

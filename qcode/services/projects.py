@@ -1,9 +1,4 @@
-"""The use cases of qcode: the only API that the CLI and the TUI call.
-
-Functions take explicit arguments, return plain data (dataclasses from
-``qcode.models`` or the report types below) and raise ``QcodeError`` for
-anything a user can cause.
-"""
+"""Projects, import, documents, speakers and attributes."""
 
 from __future__ import annotations
 
@@ -41,10 +36,12 @@ Progress = Callable[[int, int, str], None]
 
 
 def default_actor() -> str:
-    """Who is acting: ``$QCODE_CODER`` or the operating-system user name."""
-    env = os.environ.get(CODER_ENV)
-    if env:
-        return env
+    """Who is acting: the configured coder ($QCODE_CODER, config file) or the OS user name."""
+    from qcode.config import configured_coder
+
+    coder = configured_coder()
+    if coder:
+        return coder
     try:
         return getpass.getuser()
     except (KeyError, OSError):

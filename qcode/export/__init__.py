@@ -1,0 +1,1 @@
+"""Writers of reports, quote tables and codebook appendices."""
