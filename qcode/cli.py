@@ -158,8 +158,8 @@ def print_info(data: dict[str, Any]) -> None:
     click.echo(f"Speakers  {roles or 'none'}")
     click.echo(f"Coding    {c['codebooks']} codebooks, {c['codes']} codes, {c['codings']} codings "
                f"by {c['coders']} coders, {c['memos']} memos")
-    click.echo(f"History   {c['events']} events; {data['backups']} backups in "
-               f"{data['backup_folder']}")
+    click.echo(f"History   {_plural(c['events'], 'event', 'events')}; "
+               f"{_plural(data['backups'], 'backup', 'backups')} in {data['backup_folder']}")
 
 
 @cli.command()
@@ -277,11 +277,22 @@ def print_import_report(report: Any, as_json: bool = False) -> None:
             click.echo(f"  warning: {r.name}: {w}", err=True)
     if report.attributes:
         click.echo(f"Attributes: {report.attributes}")
-    parts = [f"{report.count(s)} {label}" for s, label in
-             (("new", "new"), ("new_version", "new versions"), ("unchanged", "unchanged"),
-              ("duplicate", "duplicates skipped"), ("failed", "failed")) if report.count(s)]
+    if report.skipped:
+        shown = ", ".join(Path(p).name for p in report.skipped[:5])
+        more = f" and {len(report.skipped) - 5} more" if len(report.skipped) > 5 else ""
+        click.echo(f"Skipped (not a supported type): {shown}{more}", err=True)
+    new_label = "would be imported" if report.dry_run else "new"
+    parts = [_plural(report.count(s), one, many) for s, one, many in
+             (("new", new_label, new_label), ("new_version", "new version", "new versions"),
+              ("unchanged", "unchanged", "unchanged"),
+              ("duplicate", "duplicate skipped", "duplicates skipped"),
+              ("failed", "failed", "failed")) if report.count(s)]
     prefix = "Dry run (nothing written): " if report.dry_run else ""
     click.echo(prefix + (", ".join(parts) or "nothing imported"))
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -1069,9 +1080,124 @@ def history(project: Path | None, limit: int, coder_id: str | None, as_json: boo
     if as_json:
         echo_json(rows)
         return
-    echo_table(["event", "when", "who", "what", ""],
+    echo_table(["event", "when", "who", "what", "undo"],
                [[r["id"], r["at"].replace("T", " ")[:19], r["actor"], r["summary"],
-                 "undoable" if r["undoable"] else ""] for r in rows])
+                 "yes" if r["undoable"] else ""] for r in rows])
+
+
+# -- language pipeline -------------------------------------------------------------------
+
+
+@cli.group(cls=QcodeGroup)
+def nlp() -> None:
+    """The Norwegian language pipeline: status, annotation, evaluation."""
+
+
+@nlp.command("status")
+@click.option("--pipeline", "setting", help="A pipeline name or folder, or 'blank' "
+              "(default: $QCODE_NLP_PIPELINE, the config, then the tiers).")
+@project_option
+@json_option
+def nlp_status(setting: str | None, project: Path | None, as_json: bool) -> None:
+    """Show which pipeline tier is used, what it can do and what quality is lost."""
+    from dataclasses import asdict
+
+    from qcode import services
+
+    status = services.nlp_status(setting)
+    annotated: list[Any] = []
+    try:
+        with opened(project) as store:
+            annotated = store.annotation_summary()
+    except QcodeError:
+        pass  # status works without a project
+    if as_json:
+        echo_json({**asdict(status), "annotated": [
+            {"document": a[0], "pipeline": a[1], "tier": a[2], "tokens": a[3],
+             "sentences": a[4], "annotated_at": a[5]} for a in annotated]})
+        return
+    click.echo(f"Tier {status.tier}: {status.tier_name}")
+    click.echo(f"Pipeline   {status.pipeline}  ({status.location})")
+    click.echo(f"Why        {status.reason}")
+    click.echo(f"Components {', '.join(status.components)}")
+    click.echo(f"Entities   {'yes' if status.has_entities else 'no'}   "
+               f"part of speech {'yes' if status.has_pos else 'no'}")
+    for w in status.warnings:
+        click.echo(f"Warning: {w}", err=True)
+    if annotated:
+        stale = sum(1 for a in annotated if a[1] != status.pipeline)
+        click.echo(f"Project    {len(annotated)} documents annotated"
+                   + (f", {stale} by another pipeline (re-annotate with "
+                      "'qcode nlp annotate')" if stale else ""))
+
+
+@nlp.command("annotate")
+@click.option("--document", "documents", multiple=True, help="Only this document (repeatable).")
+@click.option("--force", is_flag=True, help="Annotate again even if up to date.")
+@click.option("--processes", default=1, show_default=True, help="Worker processes for spaCy.")
+@click.option("--pipeline", "setting", help="A pipeline name or folder, or 'blank'.")
+@project_option
+def nlp_annotate(documents: tuple[str, ...], force: bool, processes: int, setting: str | None,
+                 project: Path | None) -> None:
+    """Annotate turns with sentences, lemmas, part of speech and names (stored once)."""
+    from qcode import services
+
+    with opened(project) as store, click.progressbar(
+            length=max(sum(d.word_count for d in store.documents()), 1), label="Annotating",
+            file=sys.stderr, show_pos=True) as bar:
+        last = {"done": 0}
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.update(done - last["done"])
+            last["done"] = done
+
+        report = services.annotate_documents(
+            store, list(documents) or None, force=force, setting=setting,
+            progress=progress, n_process=processes)
+    for w in report.warnings:
+        click.echo(f"Warning: {w}", err=True)
+    rate = report.words / report.seconds if report.seconds else 0
+    click.echo(f"{report.pipeline} (tier {report.tier}): annotated {len(report.annotated)} "
+               f"documents, {report.words} words, {report.tokens} tokens"
+               + (f" in {report.seconds:.1f} s ({rate:,.0f} words/s)" if report.annotated
+                  else "") + (f"; {len(report.up_to_date)} already up to date"
+                              if report.up_to_date else ""))
+
+
+@nlp.command("evaluate")
+@click.option("--split", type=click.Choice(["dev", "test"]), default="dev", show_default=True,
+              help="Which UD/NorNE file to evaluate on.")
+@click.option("--norne", type=click.Path(path_type=Path), default=Path("../shared/data/norne"),
+              show_default=True, help="The NorNE data folder.")
+@click.option("--pipeline", "setting", help="A pipeline name or folder, or 'blank'.")
+@json_option
+def nlp_evaluate(split: str, norne: Path, setting: str | None, as_json: bool) -> None:
+    """Score the pipeline on NorNE (POS, morphology, lemma, sentences, names per type)."""
+    from qcode.errors import InputError
+    from qcode.nlp.evaluate import PUBLISHED_SM_DEV, evaluate
+    from qcode.nlp.pipeline import choose_pipeline, load_pipeline
+
+    path = norne / "ud-nob" / f"no_bokmaal-ud-{split}.conllu"
+    if not path.is_file():
+        raise InputError(f"{path}: NorNE {split} file not found",
+                         "point --norne at a NorNE checkout (see docs/nlp.md)")
+    nlp_obj = load_pipeline(choose_pipeline(setting))
+    scores = evaluate(nlp_obj, path)
+    if as_json:
+        echo_json(scores)
+        return
+    rows = []
+    for key, label in (("pos", "POS"), ("morph", "MORPH"), ("lemma", "LEMMA"),
+                       ("sents_f", "SENTS F"), ("ents_p", "NER P"), ("ents_r", "NER R"),
+                       ("ents_f", "NER F")):
+        value = scores.get(key)
+        ref = PUBLISHED_SM_DEV.get(key)
+        rows.append([label, f"{value:.1f}" if isinstance(value, float) else "n/a",
+                     f"{ref:.1f}" if ref is not None else ""])
+    for label, per in sorted(scores.get("ents_per_type", {}).items()):
+        ref = PUBLISHED_SM_DEV.get(f"{label}_f")
+        rows.append([f"{label} F", f"{per['f']:.1f}", f"{ref:.1f}" if ref is not None else ""])
+    echo_table(["metric", f"ours ({split})", "nb_core_news_sm (dev, published)"], rows)
 
 
 # -- demo --------------------------------------------------------------------------------

@@ -38,9 +38,12 @@ def build_demo(directory: Path, *, force: bool = False,
         if not force:
             raise ProjectError(f"{path}: a demo project exists already",
                                "pass --force to rebuild it, or choose another --dir")
+        import shutil
+
         for leftover in (path, path.with_name(path.name + "-wal"),
                          path.with_name(path.name + "-shm")):
             leftover.unlink(missing_ok=True)
+        shutil.rmtree(path.with_name(path.name + "-backups"), ignore_errors=True)
     corpus = corpus_dir()
     say = progress or (lambda _step: None)
     say(f"creating {path}")

@@ -10,6 +10,7 @@ reach a user as a traceback.
     │   └── ProjectCorrupt     integrity or foreign-key check failed (exit 3)
     ├── InputError             a source file, codebook or argument is unusable
     │   └── IngestError        an importer refused a file
+    │   └── QueryError         a query that does not parse (with its position)
     └── NotFound               a document, code, coder ... does not exist
 """
 
@@ -54,6 +55,24 @@ class IngestError(InputError):
         super().__init__(f"{path}: {message}", hint)
         self.path = path
         self.reason = message
+
+
+class QueryError(InputError):
+    """A query that cannot be parsed or run; ``position`` is a code-point index into it."""
+
+    def __init__(self, message: str, query: str, position: int, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.query = query
+        self.position = max(0, min(position, len(query)))
+
+    def caret(self) -> str:
+        """The query with a caret under the failing position (two lines)."""
+        return f"{self.query}\n{' ' * self.position}^"
+
+    def one_line(self) -> str:
+        """Message, position and hint on one line."""
+        base = f"{self.message} at position {self.position + 1}"
+        return f"{base} ({self.hint})" if self.hint else base
 
 
 class NotFound(QcodeError):

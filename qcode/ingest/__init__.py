@@ -91,13 +91,27 @@ def read_source(path: Path, options: ImportOptions) -> list[ParsedDocument]:
     return documents
 
 
-def source_files(folder: Path) -> list[Path]:
-    """Importable files below a folder, sorted, skipping hidden files and lock files."""
-    found = []
+# Notes that live beside transcripts and are not data.
+NOT_DATA = ("readme", "license", "licence", "changelog")
+
+
+def scan_folder(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(importable files, skipped files) below a folder, sorted.
+
+    Hidden files, Office lock files and README/LICENSE/CHANGELOG notes are left
+    out silently; files of other types are returned as skipped so the user is told.
+    """
+    found, skipped = [], []
     for p in sorted(folder.rglob("*")):
         rel = p.relative_to(folder)
-        if any(part.startswith((".", "~$")) for part in rel.parts):
+        if any(part.startswith((".", "~$")) for part in rel.parts) or not p.is_file():
             continue
-        if p.is_file() and p.suffix.lower() in FORMATS:
-            found.append(p)
-    return found
+        if p.stem.lower().startswith(NOT_DATA):
+            continue
+        (found if p.suffix.lower() in FORMATS else skipped).append(p)
+    return found, skipped
+
+
+def source_files(folder: Path) -> list[Path]:
+    """Importable files below a folder, sorted, skipping hidden files and lock files."""
+    return scan_folder(folder)[0]

@@ -82,7 +82,8 @@ def clean_text(text: str) -> str:
 
     Everything else is kept exactly: «», ‹›, (...), parentheses and inner spacing.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\f", "\n").replace("\v", "\n")
     text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
     text = _CONTROL.sub("", text)
     text = unicodedata.normalize("NFC", text)

@@ -36,6 +36,16 @@ _STANDALONE_TS = re.compile(rf"^[ \t]*[\[(]({TIMESTAMP})[\])][ \t]*$")
 _TS_GROUPS = ("ts", "ts2", "ts3")
 
 
+def _timestamp_or_none(value: str | None) -> float | None:
+    """A user pattern's ``ts`` group may capture something that is not a time."""
+    if not value:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
 def parse_timestamp(value: str) -> float:
     """Seconds from ``hh:mm:ss``, ``mm:ss`` or either with ``.mmm`` / ``,mmm``."""
     parts = value.replace(",", ".").split(":")
@@ -117,7 +127,7 @@ class TurnDetector:
                 cstart = line_start + m.end() + (len(content) - len(content.lstrip()))
                 cur = {
                     "speaker": re.sub(r"\s+", " ", m.group("speaker").strip()),
-                    "ts": parse_timestamp(ts) if ts else pending_ts,
+                    "ts": _timestamp_or_none(ts) if ts else pending_ts,
                     "start": cstart if stripped else None,
                     "end": cstart + len(stripped) if stripped else None,
                 }

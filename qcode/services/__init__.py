@@ -6,4 +6,5 @@ here so front ends write ``services.import_paths(...)``.
 """
 
 from qcode.services.coding import *  # noqa: F403
+from qcode.services.nlp import *  # noqa: F403
 from qcode.services.projects import *  # noqa: F403

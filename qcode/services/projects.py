@@ -119,6 +119,7 @@ class ImportReport:
     rows: list[ImportedDocument] = field(default_factory=list)
     attributes: str = ""
     dry_run: bool = False
+    skipped: list[str] = field(default_factory=list)  # files of types qcode does not read
 
     @property
     def failed(self) -> list[ImportedDocument]:
@@ -178,16 +179,19 @@ def _anchor(old_text: str, new_text: str, start: int, end: int) -> tuple[int, in
     return best, best + len(needle)
 
 
-def _collect_sources(paths: Sequence[Path], skip: set[Path]) -> list[Path]:
-    from qcode.ingest import source_files
+def _collect_sources(paths: Sequence[Path], skip: set[Path]) -> tuple[list[Path], list[Path]]:
+    from qcode.ingest import scan_folder
 
     files: list[Path] = []
+    ignored: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files.extend(f for f in source_files(p) if f.resolve() not in skip)
+            found, other = scan_folder(p)
+            files.extend(f for f in found if f.resolve() not in skip)
+            ignored.extend(other)
         else:
             files.append(p)
-    return files
+    return files, ignored
 
 
 def _role_preview(store: Store, table: AttributeTable | None) -> Callable[[str], str | None]:
@@ -201,7 +205,10 @@ def _role_preview(store: Store, table: AttributeTable | None) -> Callable[[str],
     return role
 
 
-def _apply_attribute_table(store: Store, table: AttributeTable, actor: str, source: str) -> None:
+def _apply_attribute_table(store: Store, table: AttributeTable, actor: str,
+                           source: str) -> list[str]:
+    """Store a sidecar's attributes; returns the document names it could not match."""
+    unmatched: list[str] = []
     with store.transaction():
         if table.scope == "speaker":
             for speaker, values in table.values.items():
@@ -212,11 +219,14 @@ def _apply_attribute_table(store: Store, table: AttributeTable, actor: str, sour
             for name, values in table.values.items():
                 doc = store.current_by_name(name)
                 if doc is None:
-                    raise InputError(f"{source}: no document named {name!r}",
-                                     "import the documents first, or fix the name")
+                    unmatched.append(name)
+                    continue
                 store.set_attributes("document", doc.uid, values, table.types)
         store.record_event(actor, "attributes.import",
-                           {"source": source, "scope": table.scope, "keys": len(table.values)})
+                           {"source": source, "scope": table.scope,
+                            "keys": len(table.values) - len(unmatched),
+                            "unmatched": unmatched})
+    return unmatched
 
 
 def import_paths(
@@ -245,7 +255,8 @@ def import_paths(
     if filename_pattern:
         filename_attributes(filename_pattern, "")  # validate before touching anything
     skip = {attributes.resolve()} if attributes else set()
-    files = _collect_sources([Path(p) for p in paths], skip)
+    files, ignored = _collect_sources([Path(p) for p in paths], skip)
+    report.skipped = [str(p) for p in ignored]
     if not files:
         raise InputError("nothing to import: no supported files found",
                          "supported: .txt .md .docx .odt .pdf .vtt .srt .csv .xlsx")
@@ -269,7 +280,11 @@ def import_paths(
         report.rows.extend(rows)
     if table is not None and attributes is not None and table.scope == "document" \
             and not dry_run:
-        _apply_attribute_table(store, table, actor, attributes.name)
+        unmatched = _apply_attribute_table(store, table, actor, attributes.name)
+        if unmatched:
+            report.attributes += (f"; no document named {', '.join(map(repr, unmatched[:5]))}"
+                                  + (f" and {len(unmatched) - 5} more" if len(unmatched) > 5
+                                     else "") + " (not applied)")
     return report
 
 
@@ -404,7 +419,7 @@ def set_speaker_role(store: Store, speaker: str, role: str | None,
     """Set a speaker's role by hand (kept over rules and attribute files)."""
     store.speaker(speaker)
     with store.transaction():
-        store.set_speaker_role(speaker, role, "user" if role else "none")
+        store.set_speaker_role(speaker, role, "user")
         store.record_event(actor or default_actor(), "speaker.role",
                            {"speaker": speaker, "role": role})
 
@@ -445,8 +460,8 @@ def check_project(store: Store) -> list[str]:
 def backup_project(store: Store, dest: Path | None = None) -> Path:
     """Back up the project to ``dest`` (a file or folder) or its backup folder."""
     if dest is not None and dest.is_dir():
-        from qcode.store.db import utc_now
+        from datetime import UTC, datetime
 
-        stamp = utc_now().replace(":", "").replace("+0000", "Z")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         dest = dest / f"{store.path.stem}-{stamp}{PROJECT_SUFFIX}"
     return store.backup(dest)

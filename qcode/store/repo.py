@@ -29,6 +29,8 @@ from qcode.models import (
 from qcode.store.base import StoreBase
 from qcode.store.coding import CodingRepo
 from qcode.store.db import backup_to, open_database, timestamped_backup, utc_now
+from qcode.store.nlp import NlpRepo
+from qcode.store.query import QueryRepo
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def _from_sql(value: Any, kind: str) -> AttributeValue:
     return value  # type: ignore[no-any-return]
 
 
-class Store(CodingRepo, StoreBase):
+class Store(CodingRepo, NlpRepo, QueryRepo, StoreBase):
     """One open project file."""
 
     # -- documents -------------------------------------------------------------------
@@ -168,6 +170,10 @@ class Store(CodingRepo, StoreBase):
             [(document_id, i, s.start, s.end, s.speaker, s.time_start, s.time_end, s.label)
              for i, s in enumerate(segments, start=1)],
         )
+        self.conn.execute(
+            "INSERT INTO turns_fts (rowid, text) SELECT t.id, "
+            'substr(d.text, t.start + 1, t."end" - t.start) FROM turns t '
+            "JOIN documents d ON d.id = t.document_id WHERE t.document_id = ?", (document_id,))
 
     def turns(self, document_id: int) -> list[Turn]:
         """The segments of a document in order, with their speakers' roles."""
@@ -196,14 +202,19 @@ class Store(CodingRepo, StoreBase):
         return [RoleRule(*r) for r in self.conn.execute(
             "SELECT pattern, role, position FROM role_rules ORDER BY position")]
 
-    def add_role_rule(self, pattern: str, role: str, actor: str) -> None:
-        """Add (or replace) a rule and re-apply rules to speakers whose role came from a rule."""
+    def add_role_rule(self, pattern: str, role: str, actor: str, *, first: bool = False) -> None:
+        """Add (or replace) a rule and re-apply rules to speakers whose role came from a rule.
+
+        Rules are tried in order; ``first`` puts the new rule before all others.
+        """
         with self.transaction():
-            pos = self.conn.execute("SELECT coalesce(max(position), -1) + 1 FROM role_rules")
-            position = pos.fetchone()[0]
+            sql = ("SELECT coalesce(min(position), 1) - 1 FROM role_rules" if first else
+                   "SELECT coalesce(max(position), -1) + 1 FROM role_rules")
+            position = self.conn.execute(sql).fetchone()[0]
             self.conn.execute(
                 "INSERT INTO role_rules (pattern, role, position) VALUES (?, ?, ?) "
-                "ON CONFLICT(pattern) DO UPDATE SET role = excluded.role",
+                "ON CONFLICT(pattern) DO UPDATE SET role = excluded.role, "
+                "position = excluded.position",
                 (pattern, role, position))
             self._reapply_rules()
             self.record_event(actor, "role_rule.add", {"pattern": pattern, "role": role})
@@ -213,7 +224,7 @@ class Store(CodingRepo, StoreBase):
         with self.transaction():
             cur = self.conn.execute("DELETE FROM role_rules WHERE pattern = ?", (pattern,))
             if cur.rowcount == 0:
-                raise NotFound(f"no role rule {pattern!r}", "list them with 'qcode roles'")
+                raise NotFound(f"no role rule {pattern!r}", "list them with 'qcode roles list'")
             self._reapply_rules()
             self.record_event(actor, "role_rule.remove", {"pattern": pattern})
 
@@ -268,7 +279,7 @@ class Store(CodingRepo, StoreBase):
         for s in self.speakers():
             if s.id == speaker_id:
                 return s
-        raise NotFound(f"no speaker {speaker_id!r}", "list speakers with 'qcode speakers'")
+        raise NotFound(f"no speaker {speaker_id!r}", "list speakers with 'qcode speakers list'")
 
     # -- attributes ------------------------------------------------------------------
 

@@ -258,6 +258,63 @@ def m0001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0002_nlp_annotations")
+def m0002_nlp_annotations(db: sqlite_utils.Database) -> None:
+    """Sentences, tokens and entities from the language pipeline, per document version."""
+    db.executescript(
+        """
+        CREATE TABLE nlp_documents (
+            document_id INTEGER PRIMARY KEY REFERENCES documents(id),
+            pipeline TEXT NOT NULL,          -- name-version of the pipeline that annotated
+            tier INTEGER NOT NULL CHECK (tier IN (1, 2, 3)),
+            annotated_at TEXT NOT NULL,
+            tokens INTEGER NOT NULL,
+            sentences INTEGER NOT NULL
+        );
+        CREATE TABLE nlp_tokens (
+            turn_id INTEGER PRIMARY KEY REFERENCES turns(id),
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            data TEXT NOT NULL               -- JSON arrays: start, end, lemma, pos, stop
+        );
+        CREATE INDEX nlp_tokens_document ON nlp_tokens(document_id);
+        CREATE TABLE nlp_sentences (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            turn_id INTEGER NOT NULL REFERENCES turns(id),
+            idx INTEGER NOT NULL,            -- order within the document
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            CHECK (start >= 0 AND start < "end")
+        );
+        CREATE INDEX nlp_sentences_document ON nlp_sentences(document_id, start);
+        CREATE TABLE nlp_entities (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            turn_id INTEGER NOT NULL REFERENCES turns(id),
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            CHECK (start >= 0 AND start < "end")
+        );
+        CREATE INDEX nlp_entities_document ON nlp_entities(document_id, start);
+        """
+    )
+
+
+@migrations(name="0003_turn_fts")
+def m0003_turn_fts(db: sqlite_utils.Database) -> None:
+    """Full-text index over turn text (FTS5; diacritics kept: ø is not o)."""
+    db.execute(
+        "CREATE VIRTUAL TABLE turns_fts USING fts5(text, content='', "
+        "tokenize = 'unicode61 remove_diacritics 0')"
+    )
+    db.execute(
+        "INSERT INTO turns_fts (rowid, text) SELECT t.id, "
+        'substr(d.text, t.start + 1, t."end" - t.start) FROM turns t '
+        "JOIN documents d ON d.id = t.document_id"
+    )
+
+
 def migrate(db: sqlite_utils.Database, path: Path) -> list[str]:
     """Apply pending migrations, backing up an existing project first."""
     from qcode.store.db import timestamped_backup
@@ -273,10 +330,20 @@ def migrate(db: sqlite_utils.Database, path: Path) -> list[str]:
     pending = migrations.pending(db)
     if not pending:
         return []
-    if applied:
-        timestamped_backup(db.conn, path, f"before-{pending[0].name}")
+    backup = timestamped_backup(db.conn, path, f"before-{pending[0].name}") if applied else None
     migrations.apply(db)
-    return [m.name for m in pending]
+    names = [m.name for m in pending]
+    if backup is not None:  # a new project records its creation instead
+        import json
+
+        from qcode.store.db import utc_now
+
+        with db.atomic():
+            db.execute("INSERT INTO events (at, actor, kind, payload) VALUES (?, ?, ?, ?)",
+                       [utc_now(), "qcode", "project.migrate",
+                        json.dumps({"from": applied[-1].name, "to": names[-1],
+                                    "backup": backup.name})])
+    return names
 
 
 def schema_version(db: sqlite_utils.Database) -> str:

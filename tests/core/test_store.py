@@ -14,6 +14,8 @@ from qcode.errors import ProjectCorrupt, ProjectError
 from qcode.store import Store, open_store, schema
 from qcode.store.db import APPLICATION_ID, backup_dir
 
+NEWEST = schema.migrations._migrations[-1].name
+
 
 def test_init_creates_configured_project(project_path: Path) -> None:
     store = open_store(project_path)
@@ -23,7 +25,7 @@ def test_init_creates_configured_project(project_path: Path) -> None:
         assert q("PRAGMA foreign_keys").fetchone()[0] == 1
         assert q("PRAGMA busy_timeout").fetchone()[0] >= 5000
         assert q("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-        assert store.schema_version() == "0001_initial"
+        assert store.schema_version() == NEWEST
         assert [e["kind"] for e in store.events()] == ["project.init"]
         assert store.get_setting("project_uid")
     finally:
@@ -129,7 +131,7 @@ def test_failed_migration_leaves_project_unchanged(project_path: Path,
     store = open_store(project_path)
     try:
         assert "test_extra" not in store.db.table_names()
-        assert store.schema_version() == "0001_initial"
+        assert store.schema_version() == NEWEST
     finally:
         store.close()
 
@@ -220,3 +222,33 @@ def test_backup_is_a_consistent_copy(store: Store, transcript_dir: Path,
         copy.close()
     with pytest.raises(ProjectError, match="exists already"):
         services.backup_project(store, written)
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "schemas"
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.qcode")), ids=lambda p: p.stem)
+def test_released_schema_versions_migrate_keeping_data(fixture: Path, tmp_path: Path) -> None:
+    """Projects written by earlier qcode versions (the demo project) migrate to the newest."""
+    import json
+    import shutil
+
+    expected = json.loads(fixture.with_suffix(".json").read_text(encoding="utf-8"))
+    path = tmp_path / fixture.name
+    shutil.copy(fixture, path)
+    store = open_store(path)
+    try:
+        assert store.schema_version() == NEWEST
+        counts = store.counts()
+        for key, value in expected["counts"].items():
+            assert counts[key] == (value + 1 if key == "events" else value), key
+        assert sorted(d.sha256 for d in store.documents()) == expected["sha256"]
+        assert services.check_project(store) == []
+    finally:
+        store.close()
+    assert list(backup_dir(path).glob("*before-*.qcode"))
+
+
+def test_fixture_list_covers_every_released_schema() -> None:
+    """Add a fixture (an old demo project) whenever a schema version is released."""
+    assert (FIXTURES / "schema-0001_initial.qcode").exists()

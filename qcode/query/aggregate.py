@@ -1,0 +1,199 @@
+"""Aggregations over codings: frequency table, code x attribute and code x code matrices.
+
+Counts are over current document versions; interviewer turns are left out
+unless asked for. A code's row rolls up its descendants ("with sub-codes");
+the ``own`` columns count the code alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from qcode.errors import InputError
+from qcode.models import INTERVIEWER_ROLE
+from qcode.query.engine import CodingRow, Corpus, Span, TurnRow, _group_value, _Index
+from qcode.store import Store
+
+_WORD = re.compile(r"\w+(?:[-’'.]\w+)*")
+MEASURES = ("codings", "informants", "documents", "turns")
+
+
+@dataclass
+class FrequencyRow:
+    """Counts for one code, rolled up over its descendants."""
+
+    code: str
+    path: str
+    name: str
+    depth: int
+    codings: int
+    documents: int
+    informants: int
+    words: int
+    own_codings: int
+
+
+def _kept(corpus: Corpus, codings: Iterable[CodingRow], coders: Sequence[str] | None,
+          include_interviewer: bool) -> list[CodingRow]:
+    out = []
+    for k in codings:
+        if coders and k.coder not in coders:
+            continue
+        turn = corpus.turn_at(k.doc, k.start)
+        if not include_interviewer and turn is not None and turn.role == INTERVIEWER_ROLE:
+            continue
+        out.append(k)
+    return out
+
+
+def _speakers(corpus: Corpus, k: CodingRow) -> set[str]:
+    return {t.speaker for t in corpus.turns_overlapping(Span(k.doc, k.start, k.end))
+            if t.speaker and t.role != INTERVIEWER_ROLE}
+
+
+def _words_in_union(corpus: Corpus, codings: Sequence[CodingRow]) -> int:
+    by_doc: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for k in codings:
+        by_doc[k.doc].append((k.start, k.end))
+    total = 0
+    for doc, spans in by_doc.items():
+        spans.sort()
+        merged: list[list[int]] = []
+        for s, e in spans:
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        text = corpus.text(doc)
+        total += sum(len(_WORD.findall(text, s, e)) for s, e in merged)
+    return total
+
+
+def frequency_table(store: Store, *, coders: Sequence[str] | None = None,
+                    include_interviewer: bool = False,
+                    corpus: Corpus | None = None) -> list[FrequencyRow]:
+    """Codings, documents, informants and words coded per code, in codebook order."""
+    corpus = corpus or Corpus(store)
+    codings = _kept(corpus, corpus.codings, coders, include_interviewer)
+    by_code: dict[str, list[CodingRow]] = defaultdict(list)
+    for k in codings:
+        by_code[k.code].append(k)
+    rows = []
+    for code in store.codes():
+        members = [k for c in (code.id, *corpus.descendants(code.id)) for k in by_code.get(c, [])]
+        speakers: set[str] = set()
+        for k in members:
+            speakers |= _speakers(corpus, k)
+        rows.append(FrequencyRow(code.id, code.path, code.name, code.depth, len(members),
+                                 len({k.doc for k in members}), len(speakers),
+                                 _words_in_union(corpus, members), len(by_code.get(code.id,
+                                                                                   []))))
+    return rows
+
+
+@dataclass
+class Matrix:
+    """A table of counts: rows, columns, cells[row][column], and what is counted."""
+
+    rows: list[str]
+    columns: list[str]
+    cells: dict[str, dict[str, int]]
+    measure: str
+    row_labels: dict[str, str]
+    column_totals: dict[str, int]
+
+
+def _select_codes(store: Store, corpus: Corpus, codes: Sequence[str] | None,
+                  depth: int | None) -> list[tuple[str, str]]:
+    all_codes = store.codes()
+    if codes:
+        from qcode.query.ast import CodeRef
+        from qcode.query.engine import _Eval
+
+        ev = _Eval(corpus, " ".join(codes))
+        chosen = [ev.resolve(CodeRef(path=c, mode="tree", pos=0)) for c in codes]
+        return [(c.id, c.path) for c in all_codes if c.id in chosen]
+    limit = 1 if depth is None else depth
+    return [(c.id, c.path) for c in all_codes if c.depth <= limit]
+
+
+def _measure(corpus: Corpus, members: Sequence[CodingRow], measure: str) -> int:
+    if measure == "codings":
+        return len(members)
+    if measure == "documents":
+        return len({k.doc for k in members})
+    if measure == "turns":
+        return len({t.id for k in members
+                    for t in corpus.turns_overlapping(Span(k.doc, k.start, k.end))})
+    speakers: set[str] = set()
+    for k in members:
+        speakers |= _speakers(corpus, k)
+    return len(speakers)
+
+
+def code_attribute_matrix(store: Store, attribute: str = "role", *,
+                          codes: Sequence[str] | None = None, depth: int | None = None,
+                          measure: str = "codings", coders: Sequence[str] | None = None,
+                          include_interviewer: bool = False,
+                          corpus: Corpus | None = None) -> Matrix:
+    """Codes (rolled up) by the values of a speaker or document attribute (or role)."""
+    if measure not in MEASURES:
+        raise InputError(f"unknown measure {measure!r}", f"use one of {', '.join(MEASURES)}")
+    corpus = corpus or Corpus(store)
+    if attribute not in ("role", "document", "speaker") and attribute not in \
+            corpus.speaker_types and attribute not in corpus.doc_types:
+        known = sorted({"role", "document", "speaker", *corpus.speaker_types,
+                        *corpus.doc_types})
+        raise InputError(f"unknown attribute {attribute!r}", f"use one of {', '.join(known)}")
+    chosen = _select_codes(store, corpus, codes, depth)
+    codings = _kept(corpus, corpus.codings, coders, include_interviewer)
+
+    def value_of(k: CodingRow) -> str:
+        turn = corpus.turn_at(k.doc, k.start) or TurnRow(-1, k.doc, 0, 0, 0, None, None,
+                                                         None, None)
+        if attribute == "document":
+            return str(corpus.docs[k.doc]["name"])
+        if attribute == "speaker":
+            return turn.speaker or "(none)"
+        return _group_value(corpus, turn.speaker or "", turn, attribute)
+
+    by_value: dict[str, list[CodingRow]] = defaultdict(list)
+    for k in codings:
+        by_value[value_of(k)].append(k)
+    columns = sorted(by_value, key=str.casefold)
+    cells: dict[str, dict[str, int]] = {}
+    for code, _path in chosen:
+        family = {code, *corpus.descendants(code)}
+        cells[code] = {col: _measure(corpus, [k for k in by_value[col] if k.code in family],
+                                     measure) for col in columns}
+    totals = {col: _measure(corpus, by_value[col], measure) for col in columns}
+    return Matrix([c for c, _ in chosen], columns, cells, measure,
+                  {c: p for c, p in chosen}, totals)
+
+
+def cooccurrence_matrix(store: Store, *, codes: Sequence[str] | None = None,
+                        depth: int | None = None, measure: str = "codings",
+                        coders: Sequence[str] | None = None,
+                        include_interviewer: bool = False,
+                        corpus: Corpus | None = None) -> Matrix:
+    """Code x code: how often codings of the row code overlap codings of the column code."""
+    if measure not in MEASURES:
+        raise InputError(f"unknown measure {measure!r}", f"use one of {', '.join(MEASURES)}")
+    corpus = corpus or Corpus(store)
+    chosen = _select_codes(store, corpus, codes, depth)
+    codings = _kept(corpus, corpus.codings, coders, include_interviewer)
+    family = {c: {c, *corpus.descendants(c)} for c, _ in chosen}
+    members = {c: [k for k in codings if k.code in family[c]] for c, _ in chosen}
+    index = {c: _Index(Span(k.doc, k.start, k.end) for k in members[c]) for c, _ in chosen}
+    cells: dict[str, dict[str, int]] = {}
+    for row, _ in chosen:
+        cells[row] = {}
+        for col, _ in chosen:
+            hits = [k for k in members[row] if index[col].overlaps(Span(k.doc, k.start, k.end))]
+            cells[row][col] = _measure(corpus, hits, measure)
+    names = [c for c, _ in chosen]
+    return Matrix(names, names, cells, measure, {c: p for c, p in chosen},
+                  {c: _measure(corpus, members[c], measure) for c in names})

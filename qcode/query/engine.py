@@ -1,0 +1,674 @@
+"""Running a parsed query over a project: spans, filters, relations, units, coverage.
+
+Every term evaluates to a list of spans (document, start, end, and the coding
+it came from, if any):
+
+- a code selects the codings of that code (and its descendants, by default);
+- a text term selects the matches in turns (FTS5 finds candidate turns);
+- a filter on its own selects the turns it accepts; combined with ``AND`` it
+  keeps the other side's spans whose turn (speaker, role, attributes), document
+  or coder it accepts;
+- ``A AND B`` keeps the spans of either side that overlap a span of the other
+  (text coded with both); ``A AND NOT B`` keeps A's spans that overlap none of
+  B's (or that B's filter rejects); ``OR`` is the union;
+- ``A overlaps B``, ``A inside B``, ``A within N turns|sentences of B`` and
+  ``A followed by B [within N turns]`` keep A's spans related to some B span.
+
+Interviewer turns are left out unless the query names the interviewer role or
+an interviewer speaker, or the caller asks for them. Coverage counts distinct
+informants (non-interviewer speakers) among the hits, of those in the filtered
+corpus.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from qcode.errors import QueryError
+from qcode.models import INTERVIEWER_ROLE
+from qcode.query import ast
+from qcode.store import Store
+
+UNITS = ("excerpt", "turn", "document")
+BUILTIN_FIELDS = {"document", "doc", "speaker", "role", "coder", "kind"}
+DEFAULT_FUZZY = 80
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of a document's text, with the coding it came from (or None)."""
+
+    doc: int
+    start: int
+    end: int
+    coding: int | None = None
+
+
+@dataclass(frozen=True)
+class TurnRow:
+    """A turn as the engine sees it."""
+
+    id: int
+    doc: int
+    idx: int
+    start: int
+    end: int
+    speaker: str | None
+    role: str | None
+    time: float | None
+    label: str | None
+
+
+@dataclass(frozen=True)
+class CodingRow:
+    """A coding as the engine sees it."""
+
+    id: int
+    doc: int
+    start: int
+    end: int
+    code: str
+    coder: str
+    memo: str
+
+
+class Corpus:
+    """Everything a query needs from a project, loaded once."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.docs = {r[0]: {"name": r[1], "kind": r[2], "uid": r[3], "words": r[4]}
+                     for r in store.query_documents()}
+        self.doc_by_name = {v["name"]: k for k, v in self.docs.items()}
+        self.turns: dict[int, list[TurnRow]] = defaultdict(list)
+        self.turn_by_id: dict[int, TurnRow] = {}
+        for r in store.query_turns():
+            t = TurnRow(*r)
+            self.turns[t.doc].append(t)
+            self.turn_by_id[t.id] = t
+        self._turn_starts = {d: [t.start for t in ts] for d, ts in self.turns.items()}
+        self.codings = [CodingRow(*r) for r in store.query_codings()]
+        self.coding_by_id = {c.id: c for c in self.codings}
+        codes = store.codes()
+        self.code_paths = {c.id: c.path for c in codes}
+        self.code_parent = {c.id: c.parent_id for c in codes}
+        self.speaker_attrs = store.attributes("speaker")
+        self.doc_attrs = store.attributes("document")
+        self.speaker_types = store.attribute_types("speaker")
+        self.doc_types = store.attribute_types("document")
+        self._texts: dict[int, str] = {}
+        self._sentences: dict[int, list[tuple[int, int]]] | None = None
+
+    # -- look-ups --------------------------------------------------------------------
+
+    def text(self, doc: int) -> str:
+        """A document's text (loaded on first use)."""
+        if doc not in self._texts:
+            self._texts.update(self.store.document_texts([doc]))
+        return self._texts[doc]
+
+    def turn_at(self, doc: int, pos: int) -> TurnRow | None:
+        """The turn containing position ``pos`` (or the nearest one before it)."""
+        starts = self._turn_starts.get(doc)
+        if not starts:
+            return None
+        i = bisect.bisect_right(starts, pos) - 1
+        return self.turns[doc][max(i, 0)]
+
+    def turns_overlapping(self, span: Span) -> list[TurnRow]:
+        """Turns that share text with a span."""
+        end = max(span.end, span.start + 1)
+        return [t for t in self.turns.get(span.doc, ())
+                if (t.start < end and t.end > span.start) or t.start == span.start]
+
+    def descendants(self, code: str) -> list[str]:
+        """Ids of a code's descendants."""
+        children: dict[str, list[str]] = defaultdict(list)
+        for cid, parent in self.code_parent.items():
+            if parent:
+                children[parent].append(cid)
+        out, stack = [], list(children.get(code, []))
+        while stack:
+            cid = stack.pop()
+            out.append(cid)
+            stack.extend(children.get(cid, []))
+        return out
+
+    def sentences(self) -> dict[int, list[tuple[int, int]]]:
+        """Stored sentences per document, or rule-based ones where none are stored."""
+        if self._sentences is None:
+            found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            for doc, start, end in self.store.all_sentences():
+                found[doc].append((start, end))
+            for doc in self.docs:
+                if doc not in found:
+                    found[doc] = _rule_sentences(self.text(doc), self.turns.get(doc, []))
+            self._sentences = dict(found)
+        return self._sentences
+
+    def role_of(self, speaker: str | None) -> str | None:
+        """The role of a speaker id."""
+        if not hasattr(self, "_roles"):
+            self._roles = {t.speaker: t.role for ts in self.turns.values() for t in ts}
+        return self._roles.get(speaker)
+
+
+_SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[»”\"')\]]*|\n|$)")
+
+
+def _rule_sentences(text: str, turns: Sequence[TurnRow]) -> list[tuple[int, int]]:
+    out = []
+    for t in turns:
+        for m in _SENTENCE.finditer(text, t.start, t.end):
+            s, e = m.start(), m.end()
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if e > s:
+                out.append((s, e))
+    return out
+
+
+# -- evaluation ----------------------------------------------------------------------
+
+
+class _Eval:
+    def __init__(self, corpus: Corpus, query: str) -> None:
+        self.c = corpus
+        self.query = query
+
+    def error(self, node: Any, message: str, hint: str | None = None) -> QueryError:
+        return QueryError(message, self.query, getattr(node, "pos", 0), hint)
+
+    # spans of a node
+    def spans(self, node: ast.Node) -> list[Span]:
+        if isinstance(node, ast.CodeRef):
+            codes = set(self.codes_of(node))
+            return [Span(k.doc, k.start, k.end, k.id) for k in self.c.codings if k.code in codes]
+        if isinstance(node, ast.Text):
+            return self.text_spans(node)
+        if isinstance(node, ast.Filter):
+            accept = self.predicate(node)
+            if _field(node) == "coder":
+                return [Span(k.doc, k.start, k.end, k.id) for k in self.c.codings
+                        if accept(Span(k.doc, k.start, k.end, k.id))]
+            return [Span(t.doc, t.start, t.end) for ts in self.c.turns.values() for t in ts
+                    if t.end > t.start and accept(Span(t.doc, t.start, t.end))]
+        if isinstance(node, ast.Or):
+            return _unique(self.spans(node.left) + self.spans(node.right))
+        if isinstance(node, ast.And):
+            return self.conjunction(node)
+        if isinstance(node, ast.Not):
+            everything = [Span(t.doc, t.start, t.end) for ts in self.c.turns.values()
+                          for t in ts if t.end > t.start]
+            return self.without(everything, node.operand)
+        if isinstance(node, ast.Relation):
+            return self.relation(node)
+        raise self.error(node, f"cannot evaluate {type(node).__name__}")
+
+    def conjunction(self, node: ast.And) -> list[Span]:
+        left, right = node.left, node.right
+        if isinstance(right, ast.Filter) and not isinstance(left, ast.Filter):
+            return [s for s in self.spans(left) if self.predicate(right)(s)]
+        if isinstance(left, ast.Filter) and not isinstance(right, ast.Filter):
+            return [s for s in self.spans(right) if self.predicate(left)(s)]
+        if isinstance(right, ast.Not):
+            return self.without(self.spans(left), right.operand)
+        if isinstance(left, ast.Not):
+            return self.without(self.spans(right), left.operand)
+        if isinstance(left, ast.Filter) and isinstance(right, ast.Filter):
+            accept = self.predicate(right)
+            return [s for s in self.spans(left) if accept(s)]
+        a, b = self.spans(left), self.spans(right)
+        index_a, index_b = _Index(a), _Index(b)
+        return _unique([s for s in a if index_b.overlaps(s)] +
+                       [s for s in b if index_a.overlaps(s)])
+
+    def without(self, spans: list[Span], operand: ast.Node) -> list[Span]:
+        if isinstance(operand, ast.Filter):
+            accept = self.predicate(operand)
+            return [s for s in spans if not accept(s)]
+        index = _Index(self.spans(operand))
+        return [s for s in spans if not index.overlaps(s)]
+
+    def relation(self, node: ast.Relation) -> list[Span]:
+        a, b = self.spans(node.left), self.spans(node.right)
+        index = _Index(b)
+        if node.kind == "overlaps":
+            return [s for s in a if index.overlaps(s)]
+        if node.kind == "inside":
+            return [s for s in a if index.contains(s)]
+        n = node.n if node.n is not None else (1 if node.kind == "followed_by" else 0)
+        position = self.sentence_index if node.unit == "sentences" else self.turn_index
+        by_doc: dict[int, list[int]] = defaultdict(list)
+        for s in b:
+            by_doc[s.doc].append(position(s))
+        for v in by_doc.values():
+            v.sort()
+        out = []
+        for s in a:
+            here = position(s)
+            others = by_doc.get(s.doc, [])
+            lo = bisect.bisect_left(others, here - n if node.kind == "within" else here)
+            hi = bisect.bisect_right(others, here + n)
+            if node.kind == "within":
+                if lo < hi:
+                    out.append(s)
+            elif any(t.start >= s.end for t in b if t.doc == s.doc
+                     and here <= position(t) <= here + n):
+                out.append(s)
+        return out
+
+    def turn_index(self, span: Span) -> int:
+        turn = self.c.turn_at(span.doc, span.start)
+        return turn.idx if turn else 0
+
+    def sentence_index(self, span: Span) -> int:
+        sents = self.c.sentences().get(span.doc, [])
+        starts = [s for s, _ in sents]
+        return max(bisect.bisect_right(starts, span.start) - 1, 0)
+
+    # codes
+    def codes_of(self, node: ast.CodeRef) -> list[str]:
+        code = self.resolve(node)
+        if node.mode == "exact":
+            return [code]
+        below = self.c.descendants(code)
+        return below if node.mode == "children" else [code, *below]
+
+    def resolve(self, node: ast.CodeRef) -> str:
+        parts = [p for p in node.path.split("/") if p]
+        if not parts:
+            raise self.error(node, "empty code path")
+        for cid, path in self.c.code_paths.items():
+            if path == node.path or (len(parts) == 1 and cid == parts[0]):
+                return cid
+        for cid, path in self.c.code_paths.items():
+            segs = path.split("/")
+            if segs[-1] == parts[-1] and _in_order(parts, segs):
+                return cid
+        close = difflib.get_close_matches(parts[-1], list(self.c.code_paths), n=3)
+        raise self.error(node, f"no code {node.path!r}",
+                         f"did you mean {', '.join(close)}?" if close
+                         else "list codes with 'qcode codebook show'")
+
+    # filters
+    def predicate(self, node: ast.Filter) -> Callable[[Span], bool]:
+        name = _field(node)
+        c = self.c
+        if name in ("document", "doc"):
+            return lambda s: _compare(c.docs[s.doc]["name"], node, text=True)
+        if name == "kind":
+            return lambda s: _compare(c.docs[s.doc]["kind"], node, text=True)
+        if name == "coder":
+            def by_coder(s: Span) -> bool:
+                coding = c.coding_by_id.get(s.coding) if s.coding is not None else None
+                return coding is not None and _compare(coding.coder, node, text=True)
+            return by_coder
+        if name == "speaker":
+            return lambda s: _compare((c.turn_at(s.doc, s.start) or _NO_TURN).speaker, node,
+                                      text=True)
+        if name == "role":
+            return lambda s: _compare((c.turn_at(s.doc, s.start) or _NO_TURN).role, node,
+                                      text=True)
+        if name in c.speaker_types:
+            kind = c.speaker_types[name]
+
+            def by_speaker_attr(s: Span) -> bool:
+                turn = c.turn_at(s.doc, s.start)
+                value = c.speaker_attrs.get(turn.speaker or "", {}).get(name) if turn else None
+                if value is None:
+                    value = c.doc_attrs.get(c.docs[s.doc]["uid"], {}).get(name)
+                return _compare(value, node, text=kind == "text")
+            return by_speaker_attr
+        if name in c.doc_types:
+            kind = c.doc_types[name]
+            return lambda s: _compare(c.doc_attrs.get(c.docs[s.doc]["uid"], {}).get(name),
+                                      node, text=kind == "text")
+        known = sorted(BUILTIN_FIELDS | set(c.speaker_types) | set(c.doc_types))
+        close = difflib.get_close_matches(name, known, n=2)
+        raise self.error(node, f"unknown field or attribute {name!r}",
+                         f"did you mean {', '.join(close)}?" if close
+                         else f"fields: {', '.join(known)}")
+
+    # text search
+    def text_spans(self, node: ast.Text) -> list[Span]:
+        value = node.value.strip()
+        if not value:
+            raise self.error(node, "empty search term")
+        if node.kind == "lemma":
+            return self.lemma_spans(node, value)
+        if node.kind == "fuzzy":
+            return self.fuzzy_spans(node, value)
+        words = re.findall(r"\w+", value)
+        if not words:
+            raise self.error(node, f"nothing to search for in {value!r}",
+                             "search for words or a phrase")
+        quoted = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        if node.kind == "prefix":
+            match = quoted + "*"
+            pattern = r"\b" + r"\W+".join(map(re.escape, words)) + r"\w*"
+        elif node.kind == "phrase":
+            match = '"' + " ".join(words).replace('"', '""') + '"'
+            pattern = r"\b" + r"\W+".join(map(re.escape, words)) + r"\b"
+        else:
+            match = quoted
+            pattern = r"\b" + r"\W+".join(map(re.escape, words)) + r"\b"
+        rx = re.compile(pattern, re.IGNORECASE)
+        out = []
+        for turn_id in self.c.store.fts_turns(match):
+            turn = self.c.turn_by_id.get(turn_id)
+            if turn is None:
+                continue
+            text = self.c.text(turn.doc)
+            out.extend(Span(turn.doc, m.start(), m.end())
+                       for m in rx.finditer(text, turn.start, turn.end))
+        return out
+
+    def lemma_spans(self, node: ast.Text, value: str) -> list[Span]:
+        tokens = self.c.store.all_tokens()
+        if not tokens:
+            raise self.error(node, "lemma search needs language annotations",
+                             "run 'qcode nlp annotate' first")
+        from qcode.nlp.lemmatizer import LemmaLookup
+
+        wanted = {value.lower()} | {r.lower() for r in LemmaLookup().readings(value)}
+        out = []
+        for doc, data in tokens:
+            arrays = json.loads(data)
+            for s, e, lemma in zip(arrays["start"], arrays["end"], arrays["lemma"],
+                                   strict=True):
+                if str(lemma).lower() in wanted:
+                    out.append(Span(doc, s, e))
+        return out
+
+    def fuzzy_spans(self, node: ast.Text, value: str) -> list[Span]:
+        from rapidfuzz import fuzz, process
+
+        threshold = getattr(node, "threshold", None) or DEFAULT_FUZZY
+        vocabulary: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        word = re.compile(r"\w+(?:-\w+)*")
+        for doc, turns in self.c.turns.items():
+            text = self.c.text(doc)
+            for t in turns:
+                for m in word.finditer(text, t.start, t.end):
+                    vocabulary[m.group().lower()].append((doc, m.start(), m.end()))
+        hits = process.extract(value.lower(), list(vocabulary), scorer=fuzz.ratio,
+                               score_cutoff=threshold, limit=None)
+        return [Span(doc, s, e) for form, _score, _ in hits for doc, s, e in vocabulary[form]]
+
+
+_NO_TURN = TurnRow(-1, -1, 0, 0, 0, None, None, None, None)
+
+
+def _field(node: ast.Filter) -> str:
+    return node.field.lower() if node.field.lower() in BUILTIN_FIELDS else node.field
+
+
+def _in_order(parts: Sequence[str], segs: Sequence[str]) -> bool:
+    it = iter(segs)
+    return all(any(p == s for s in it) for p in parts)
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(str(value).replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _compare(actual: Any, node: ast.Filter, *, text: bool) -> bool:
+    if actual is None:
+        return node.op in ("!=", "not in")
+    if hasattr(actual, "isoformat"):
+        actual = actual.isoformat()
+    values = list(node.values)
+    if node.op in ("=", "!=", "in", "not in"):
+        if text or not all(_as_number(v) is not None for v in values):
+            hit = str(actual).casefold() in {str(v).casefold() for v in values}
+        else:
+            num = _as_number(actual)
+            hit = num is not None and num in {_as_number(v) for v in values}
+        return hit if node.op in ("=", "in") else not hit
+    target = values[0]
+    a_num, t_num = _as_number(actual), _as_number(target)
+    left: Any
+    right: Any
+    if a_num is not None and t_num is not None and not text:
+        left, right = a_num, t_num
+    else:
+        left, right = str(actual), str(target)
+    return bool({"<": left < right, "<=": left <= right, ">": left > right,
+                 ">=": left >= right}[node.op])
+
+
+class _Index:
+    """Interval look-ups over spans: overlap and containment per document."""
+
+    def __init__(self, spans: Iterable[Span]) -> None:
+        by_doc: dict[int, list[Span]] = defaultdict(list)
+        for s in spans:
+            by_doc[s.doc].append(s)
+        self.starts: dict[int, list[int]] = {}
+        self.max_end: dict[int, list[int]] = {}
+        for doc, items in by_doc.items():
+            items.sort(key=lambda s: s.start)
+            self.starts[doc] = [s.start for s in items]
+            running, ends = -1, []
+            for s in items:
+                running = max(running, s.end)
+                ends.append(running)
+            self.max_end[doc] = ends
+
+    def overlaps(self, span: Span) -> bool:
+        starts = self.starts.get(span.doc)
+        if not starts:
+            return False
+        i = bisect.bisect_left(starts, span.end)
+        return i > 0 and self.max_end[span.doc][i - 1] > span.start
+
+    def contains(self, span: Span) -> bool:
+        starts = self.starts.get(span.doc)
+        if not starts:
+            return False
+        i = bisect.bisect_right(starts, span.start)
+        return i > 0 and self.max_end[span.doc][i - 1] >= span.end
+
+
+def _unique(spans: Iterable[Span]) -> list[Span]:
+    seen: set[Span] = set()
+    out = []
+    for s in spans:
+        if s not in seen:
+            seen.add(s)
+            out.append(s)
+    return out
+
+
+# -- results -------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    """One result: an excerpt, a turn or a document, with where it stands."""
+
+    document: str
+    start: int
+    end: int
+    text: str
+    turn: int | None
+    line: int
+    time: float | None
+    speaker: str | None
+    role: str | None
+    codes: list[str]
+    coders: list[str]
+    coding_ids: list[int]
+    context_before: str = ""
+    context_after: str = ""
+
+
+@dataclass
+class Coverage:
+    """How many informants the hits cover, of how many, for one group."""
+
+    group: str
+    informants: list[str]
+    total: int
+
+    @property
+    def count(self) -> int:
+        """Informants covered."""
+        return len(self.informants)
+
+    def sentence(self, noun: str = "informants") -> str:
+        """"7 of 9 jobbspesialist informants"."""
+        return f"{self.count} of {self.total} {self.group} {noun}".replace("  ", " ")
+
+
+@dataclass
+class QueryResult:
+    """Hits of a query with their coverage."""
+
+    query: str
+    unit: str
+    hits: list[Hit]
+    coverage: list[Coverage]
+    coverage_by: str
+    include_interviewer: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def _mentions_interviewer(node: ast.Node, corpus: Corpus) -> bool:
+    for n in ast.walk(node):
+        if isinstance(n, ast.Filter) and _field(n) == "role" and any(
+                str(v).casefold() == INTERVIEWER_ROLE for v in n.values):
+            return True
+        if isinstance(n, ast.Filter) and _field(n) == "speaker" and any(
+                corpus.role_of(str(v)) == INTERVIEWER_ROLE for v in n.values):
+            return True
+    return False
+
+
+def _scope_filters(node: ast.Node) -> list[ast.Filter]:
+    """Filters that restrict the whole query (top-level AND chain)."""
+    if isinstance(node, ast.Filter):
+        return [node]
+    if isinstance(node, ast.And):
+        return _scope_filters(node.left) + _scope_filters(node.right)
+    return []
+
+
+def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int = 0,
+              include_interviewer: bool = False, coverage_by: str = "role",
+              corpus: Corpus | None = None) -> QueryResult:
+    """Parse and run a query; hits in document order with coverage per group."""
+    from qcode.query.parser import parse
+
+    if unit not in UNITS:
+        raise QueryError(f"unknown unit {unit!r}", query, 0, f"use one of {', '.join(UNITS)}")
+    node = parse(query)
+    corpus = corpus or Corpus(store)
+    ev = _Eval(corpus, query)
+    spans = ev.spans(node)
+    with_interviewer = include_interviewer or _mentions_interviewer(node, corpus)
+    if not with_interviewer:
+        spans = [s for s in spans
+                 if (corpus.turn_at(s.doc, s.start) or _NO_TURN).role != INTERVIEWER_ROLE]
+    hits = _hits(corpus, spans, unit, context)
+    scope = [f for f in _scope_filters(node) if _field(f) != "coder"]
+    coverage = _coverage(corpus, ev, hits, spans, scope, coverage_by, query)
+    return QueryResult(query, unit, hits, coverage, coverage_by, with_interviewer)
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int) -> list[Hit]:
+    groups: dict[Any, list[Span]] = defaultdict(list)
+    for s in spans:
+        if unit == "excerpt":
+            groups[(s.doc, s.start, s.end, s.coding)].append(s)
+        elif unit == "turn":
+            turns = corpus.turns_overlapping(s) or [corpus.turn_at(s.doc, s.start) or _NO_TURN]
+            for t in turns:
+                groups[(s.doc, t.id)].append(s)
+        else:
+            groups[(s.doc,)].append(s)
+    hits = []
+    for key, members in groups.items():
+        doc = key[0]
+        text = corpus.text(doc)
+        if unit == "excerpt":
+            start, end = members[0].start, members[0].end
+        elif unit == "turn":
+            turn = corpus.turn_by_id.get(key[1])
+            start, end = (turn.start, turn.end) if turn else (members[0].start, members[0].end)
+        else:
+            start, end = 0, len(text)
+        turn = corpus.turn_at(doc, start)
+        codings = [corpus.coding_by_id[m.coding] for m in members if m.coding is not None]
+        before = after = ""
+        if context and turn is not None:
+            siblings = corpus.turns[doc]
+            i = siblings.index(turn)
+            before = "\n".join(text[t.start:t.end] for t in siblings[max(0, i - context):i])
+            after = "\n".join(text[t.start:t.end] for t in siblings[i + 1:i + 1 + context])
+        hits.append(Hit(
+            document=corpus.docs[doc]["name"], start=start, end=end,
+            text=text[start:end] if unit != "document" else "", turn=turn.idx if turn else None,
+            line=_line_of(text, start), time=turn.time if turn else None,
+            speaker=turn.speaker if turn and unit != "document" else None,
+            role=turn.role if turn and unit != "document" else None,
+            codes=sorted({k.code for k in codings}), coders=sorted({k.coder for k in codings}),
+            coding_ids=sorted({k.id for k in codings}), context_before=before,
+            context_after=after))
+    hits.sort(key=lambda h: (h.document.casefold(), h.start, h.end))
+    return hits
+
+
+def _group_value(corpus: Corpus, speaker: str, turn: TurnRow, by: str) -> str:
+    if by == "role":
+        return turn.role or "(no role)"
+    value = corpus.speaker_attrs.get(speaker, {}).get(by)
+    if value is None:
+        value = corpus.doc_attrs.get(corpus.docs[turn.doc]["uid"], {}).get(by)
+    if value is None:
+        return "(none)"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _coverage(corpus: Corpus, ev: _Eval, hits: list[Hit], spans: list[Span],
+              scope: list[ast.Filter], by: str, query: str) -> list[Coverage]:
+    if by != "role" and by not in corpus.speaker_types and by not in corpus.doc_types:
+        raise QueryError(f"cannot count coverage by {by!r}: no such attribute", query, 0,
+                         "use role or an attribute name")
+    accept = [ev.predicate(f) for f in scope]
+    in_scope: dict[str, set[str]] = defaultdict(set)
+    for turns in corpus.turns.values():
+        for t in turns:
+            if not t.speaker or t.role == INTERVIEWER_ROLE:
+                continue
+            span = Span(t.doc, t.start, t.end)
+            if all(a(span) for a in accept):
+                in_scope[_group_value(corpus, t.speaker, t, by)].add(t.speaker)
+    covered: dict[str, set[str]] = defaultdict(set)
+    for s in spans:
+        for t in corpus.turns_overlapping(s):
+            if t.speaker and t.role != INTERVIEWER_ROLE:
+                covered[_group_value(corpus, t.speaker, t, by)].add(t.speaker)
+    out = []
+    for group in sorted(in_scope, key=str.casefold):
+        out.append(Coverage(group, sorted(covered.get(group, set())), len(in_scope[group])))
+    return out
