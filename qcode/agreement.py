@@ -18,6 +18,7 @@ Conventions shared by all functions:
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections import Counter
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from numbers import Integral, Real
+from typing import Any, TypeGuard
 
 from qcode.errors import InputError
 
@@ -131,6 +133,16 @@ def _check_label(value: object, where: str) -> None:
         raise InputError(f"{where}: the value {value!r} is not a hashable label") from None
 
 
+def _is_whole(value: object) -> bool:
+    """An integer that is not a bool (numpy integers count)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> TypeGuard[float | Decimal]:
+    """A real number that is not a bool (ints, floats, Fractions, Decimals, numpy)."""
+    return isinstance(value, Real | Decimal) and not isinstance(value, bool)
+
+
 def _check_sequence(seq: object, where: str, what: str) -> Sequence[object]:
     if isinstance(seq, str | bytes) or not isinstance(seq, Sequence):
         raise InputError(f"{where}: {what} must be a list or tuple of values, "
@@ -215,7 +227,7 @@ def brennan_prediger_kappa(a: Sequence[Hashable | None], b: Sequence[Hashable | 
     """
     where = "Brennan-Prediger kappa"
     pairs = _pairs(a, b, where)
-    if isinstance(n_categories, bool) or not isinstance(n_categories, Integral):
+    if not _is_whole(n_categories):
         raise InputError(f"{where}: n_categories must be a whole number, "
                          f"not {n_categories!r}")
     if n_categories < 2:
@@ -255,7 +267,7 @@ def fleiss_kappa(counts: Sequence[Sequence[int]]) -> float:
             raise InputError(f"{where}: subject {i} has {len(row)} categories but subject 1 "
                              f"has {n_cat}")
         for cell in row:
-            if isinstance(cell, bool) or not isinstance(cell, Integral) or cell < 0:
+            if not _is_whole(cell) or cell < 0:
                 raise InputError(f"{where}: subject {i} has the count {cell!r}; counts must "
                                  "be whole numbers ≥ 0")
         total = sum(int(cell) for cell in row)
@@ -308,7 +320,7 @@ def _reliability_units(values: Sequence[Sequence[Hashable | None]], level: str,
             _check_label(v, where)
             if v is None or level in ("nominal", "ordinal"):
                 continue
-            if isinstance(v, bool) or not isinstance(v, Real | Decimal):
+            if not _is_number(v):
                 raise InputError(f"{where}: {level} data must be numbers; got {v!r}")
             if not math.isfinite(float(v)):
                 raise InputError(f"{where}: {level} data must be finite numbers; got {v!r}")
@@ -320,8 +332,9 @@ def _reliability_units(values: Sequence[Sequence[Hashable | None]], level: str,
         raise InputError(f"{where}: no unit has values from two or more coders")
     distinct: list[Hashable] = list(dict.fromkeys(v for unit in raw_units for v in unit))
     if level != "nominal":
+        ordered: list[Any] = distinct
         try:
-            distinct.sort()  # type: ignore[type-var]
+            ordered.sort()
         except TypeError:
             raise InputError(f"{where}: {level} data must be values that can be put in "
                              "order; these cannot") from None
@@ -429,14 +442,15 @@ def bootstrap_alpha(values: Sequence[Sequence[Hashable | None]], level: str = "n
 
     This is a plain nonparametric unit bootstrap in the spirit of Hayes &
     Krippendorff (2007); it is not a re-implementation of their KALPHA macro,
-    which resamples pairs of values with expected disagreement held fixed.
+    which (as we read its description) resamples from the coincidences with the
+    expected disagreement held fixed.
     """
     where = "bootstrap alpha"
-    if isinstance(n_boot, bool) or not isinstance(n_boot, Integral) or n_boot < 1:
+    if not _is_whole(n_boot) or n_boot < 1:
         raise InputError(f"{where}: n_boot must be a whole number ≥ 1, not {n_boot!r}")
-    if isinstance(seed, bool) or not isinstance(seed, Integral):
+    if not _is_whole(seed):
         raise InputError(f"{where}: seed must be a whole number, not {seed!r}")
-    if isinstance(ci, bool) or not isinstance(ci, Real) or not 0 < float(ci) < 1:
+    if not _is_number(ci) or not 0 < float(ci) < 1:
         raise InputError(f"{where}: ci must be a number between 0 and 1, not {ci!r}")
     units, distinct = _reliability_units(values, level, where)
     size = len(distinct)
@@ -474,7 +488,7 @@ def _check_unitizing(length: int, coders: Mapping[Hashable, Sequence[_Segment]],
     if variant not in UNITIZED_VARIANTS:
         raise InputError(f"{where}: unknown variant {variant!r}; use one of "
                          + ", ".join(UNITIZED_VARIANTS))
-    if isinstance(length, bool) or not isinstance(length, Integral) or length < 1:
+    if not _is_whole(length) or length < 1:
         raise InputError(f"{where}: length must be a whole number ≥ 1, not {length!r}")
     if not isinstance(coders, Mapping):
         raise InputError(f"{where}: coders must map a coder id to a list of segments")
@@ -489,8 +503,7 @@ def _check_unitizing(length: int, coders: Mapping[Hashable, Sequence[_Segment]],
                 raise InputError(f"{where}: coder {coder!r} has the segment {seg!r}; a "
                                  "segment is (start, end, code)")
             start, end, code = seg
-            if (isinstance(start, bool) or isinstance(end, bool)
-                    or not isinstance(start, Integral) or not isinstance(end, Integral)):
+            if not (_is_whole(start) and _is_whole(end)):
                 raise InputError(f"{where}: coder {coder!r} has the segment {seg!r}; start "
                                  "and end must be whole numbers")
             if not 0 <= start < end <= length:
@@ -501,7 +514,7 @@ def _check_unitizing(length: int, coders: Mapping[Hashable, Sequence[_Segment]],
             _check_label(code, where)
             checked.append((int(start), int(end), code))
         checked.sort(key=lambda s: (s[0], s[1]))
-        for prev, seg in zip(checked, checked[1:], strict=False):
+        for prev, seg in itertools.pairwise(checked):
             if seg[0] < prev[1]:
                 raise InputError(
                     f"{where}: coder {coder!r} has overlapping segments {prev} and {seg}",
@@ -523,7 +536,7 @@ def _pieces(length: int, coders: list[list[_Segment]]) -> list[tuple[int, list[i
     bounds = sorted(cuts)
     pointer = [0] * len(coders)
     pieces: list[tuple[int, list[int]]] = []
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         covering: list[int] = []
         for i, segments in enumerate(coders):
             while pointer[i] < len(segments) and segments[pointer[i]][1] <= lo:

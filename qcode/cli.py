@@ -1200,6 +1200,465 @@ def nlp_evaluate(split: str, norne: Path, setting: str | None, as_json: bool) ->
     echo_table(["metric", f"ours ({split})", "nb_core_news_sm (dev, published)"], rows)
 
 
+# -- queries and reports -----------------------------------------------------------------
+
+
+def _clock_or_blank(seconds: float | None) -> str:
+    return _clock(seconds) if seconds is not None else ""
+
+
+def _hit_json(h: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(h)
+
+
+@cli.command()
+@click.argument("expression")
+@click.option("--unit", type=click.Choice(["excerpt", "turn", "document"]), default="excerpt",
+              show_default=True, help="What one hit is.")
+@click.option("--context", default=0, show_default=True,
+              help="Turns of context before and after each hit.")
+@click.option("--with-interviewer", is_flag=True, help="Keep interviewer turns.")
+@click.option("--coverage-by", default="role", show_default=True,
+              help="Count informants per role or per an attribute (office, age ...).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "md", "csv"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--save", "save_as", help="Also save the query under this name (@name runs it).")
+@project_option
+def query(expression: str, unit: str, context: int, with_interviewer: bool, coverage_by: str,
+          fmt: str, save_as: str | None, project: Path | None) -> None:
+    """Find coded excerpts, turns or documents; see docs/query-language.md.
+
+    Examples: 'prestisje AND role = veileder', 'innsoking within 1 turn of frustrasjon',
+    '"felles møter"', 'lemma:samarbeid', '~teamfølelse', '@my-saved-query'.
+    """
+    import csv
+    import io
+
+    from qcode import services
+    from qcode.errors import QueryError
+
+    with opened(project) as store:
+        try:
+            result = services.run_query(store, expression, unit=unit, context=context,
+                                        include_interviewer=with_interviewer,
+                                        coverage_by=coverage_by)
+        except QueryError as exc:
+            click.echo(exc.caret(), err=True)
+            raise
+        if save_as:
+            services.save_query(store, save_as, expression)
+    coverage = "; ".join(c.sentence() for c in result.coverage)
+    if fmt == "json":
+        echo_json({"query": result.query, "unit": result.unit,
+                   "hits": [_hit_json(h) for h in result.hits],
+                   "coverage": [{"group": c.group, "informants": c.informants,
+                                 "covered": c.count, "total": c.total}
+                                for c in result.coverage]})
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["document", "turn", "line", "time", "speaker", "role", "codes", "coders",
+                    "start", "end", "text"])
+        for h in result.hits:
+            w.writerow([h.document, h.turn, h.line, _clock_or_blank(h.time), h.speaker,
+                        h.role, " ".join(h.codes), " ".join(h.coders), h.start, h.end, h.text])
+        click.echo(buf.getvalue(), nl=False)
+        return
+    if fmt == "md":
+        click.echo(f"## `{result.query}`\n\n{len(result.hits)} hits. Coverage: {coverage}\n")
+        for h in result.hits:
+            where = f"{h.document}, turn {h.turn}, line {h.line}"
+            who = f"{h.speaker} ({h.role})" if h.speaker else ""
+            click.echo(f"- «{' '.join(h.text.split())}» — {who}, {where}"
+                       + (f" [{', '.join(h.codes)}]" if h.codes else ""))
+        return
+    for h in result.hits:
+        head = f"{h.document} #{h.turn} line {h.line}"
+        if h.time is not None:
+            head += f" [{_clock(h.time)}]"
+        if h.speaker:
+            head += f"  {h.speaker} ({h.role or '?'})"
+        if h.codes:
+            head += f"  [{', '.join(h.codes)}; {', '.join(h.coders)}]"
+        click.echo(head)
+        if h.context_before:
+            click.echo("    … " + _excerpt(h.context_before, 90))
+        if h.text:
+            click.echo("    «" + _excerpt(h.text, 300) + "»")
+        if h.context_after:
+            click.echo("    … " + _excerpt(h.context_after, 90))
+    click.echo(f"{len(result.hits)} hits ({result.unit}). Coverage: {coverage or 'none'}")
+
+
+@cli.group(cls=QcodeGroup)
+def queries() -> None:
+    """Saved queries: run one with qcode query @NAME."""
+
+
+@queries.command("list")
+@project_option
+@json_option
+def queries_list(project: Path | None, as_json: bool) -> None:
+    """List saved queries."""
+    with opened(project) as store:
+        rows = store.saved_queries()
+    if as_json:
+        echo_json([{"name": r[0], "query": r[1], "created_at": r[2], "created_by": r[3]}
+                   for r in rows])
+        return
+    echo_table(["name", "query", "by"], [[r[0], r[1], r[3]] for r in rows])
+
+
+@queries.command("save")
+@click.argument("name")
+@click.argument("expression")
+@project_option
+def queries_save(name: str, expression: str, project: Path | None) -> None:
+    """Save EXPRESSION as NAME."""
+    from qcode import services
+
+    with opened(project) as store:
+        services.save_query(store, name, expression)
+    click.echo(f"saved @{name}")
+
+
+@queries.command("delete")
+@click.argument("name")
+@project_option
+def queries_delete(name: str, project: Path | None) -> None:
+    """Delete the saved query NAME."""
+    from qcode import services
+
+    with opened(project) as store:
+        services.delete_saved_query(store, name)
+    click.echo(f"deleted @{name}")
+
+
+def _coders_option(func: F) -> F:
+    return click.option("--coders", help="Only these coders (comma-separated ids).")(func)
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@cli.command()
+@_coders_option
+@click.option("--with-interviewer", is_flag=True, help="Count interviewer turns too.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write to a file (.md, .csv, .xlsx, .html) instead of printing.")
+@project_option
+@json_option
+def freq(coders: str | None, with_interviewer: bool, out: Path | None, project: Path | None,
+         as_json: bool) -> None:
+    """Code frequencies: codings, documents, informants and words coded, rolled up."""
+    from dataclasses import asdict
+
+    from qcode import services
+
+    with opened(project) as store:
+        rows = services.frequencies(store, coders=_split(coders),
+                                    include_interviewer=with_interviewer)
+    if out is not None:
+        from qcode.export.report import write_frequency
+
+        click.echo(f"Wrote {write_frequency(rows, out)}")
+        return
+    if as_json:
+        echo_json([asdict(r) for r in rows])
+        return
+    echo_table(["code", "codings", "documents", "informants", "words", "own"],
+               [["  " * r.depth + r.name, r.codings, r.documents, r.informants, r.words,
+                 r.own_codings] for r in rows])
+
+
+@cli.command()
+@click.argument("rows", default="codes")
+@click.argument("columns", default="role")
+@click.option("--codes", "codes", help="Rows: these codes (comma-separated; default: two "
+              "top levels).")
+@click.option("--depth", type=int, help="Rows: codes down to this depth (0 = roots).")
+@click.option("--measure", type=click.Choice(["codings", "informants", "documents", "turns"]),
+              default="codings", show_default=True, help="What a cell counts.")
+@_coders_option
+@click.option("--with-interviewer", is_flag=True, help="Count interviewer turns too.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write to a file (.md, .csv, .xlsx, .html) instead of printing.")
+@project_option
+@json_option
+def matrix(rows: str, columns: str, codes: str | None, depth: int | None, measure: str,
+           coders: str | None, with_interviewer: bool, out: Path | None,
+           project: Path | None, as_json: bool) -> None:
+    """A matrix: 'codes role', 'codes office' (any attribute), or 'codes codes' (co-occurrence)."""
+    from qcode import services
+
+    with opened(project) as store:
+        m = services.matrix(store, rows, columns, codes=_split(codes), depth=depth,
+                            measure=measure, coders=_split(coders),
+                            include_interviewer=with_interviewer)
+    if out is not None:
+        from qcode.export.report import write_matrix
+
+        click.echo(f"Wrote {write_matrix(m, out)}")
+        return
+    if as_json:
+        echo_json({"rows": m.rows, "columns": m.columns, "cells": m.cells,
+                   "measure": m.measure, "column_totals": m.column_totals})
+        return
+    echo_table(["code", *m.columns],
+               [[m.row_labels.get(r, r), *[m.cells[r][c] for c in m.columns]] for r in m.rows])
+    click.echo(f"({m.measure})")
+
+
+@cli.group(cls=QcodeGroup)
+def report() -> None:
+    """Stored reports: a query, its parameters and a snapshot of its rows."""
+
+
+@report.command("create")
+@click.argument("name")
+@click.argument("expression")
+@click.option("--unit", type=click.Choice(["excerpt", "turn", "document"]), default="excerpt",
+              show_default=True, help="What one hit is.")
+@click.option("--context", default=0, show_default=True, help="Turns of context.")
+@click.option("--with-interviewer", is_flag=True, help="Keep interviewer turns.")
+@click.option("--coverage-by", default="role", show_default=True,
+              help="Count informants per role or per an attribute.")
+@project_option
+@coder_option
+def report_create(name: str, expression: str, unit: str, context: int, with_interviewer: bool,
+                  coverage_by: str, project: Path | None, coder: str | None) -> None:
+    """Run EXPRESSION and store the result as report NAME."""
+    from qcode import services
+
+    with opened(project) as store:
+        rid = services.create_report(store, name, expression, unit=unit, context=context,
+                                     include_interviewer=with_interviewer,
+                                     coverage_by=coverage_by, actor=coder)
+        hits = len(services.get_report(store, rid)["result"]["hits"])
+    click.echo(f"report {rid} ({name}): {hits} hits")
+
+
+@report.command("list")
+@project_option
+@json_option
+def report_list(project: Path | None, as_json: bool) -> None:
+    """List stored reports."""
+    from qcode import services
+
+    with opened(project) as store:
+        rows = services.list_reports(store)
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(["id", "name", "query", "created", "by"],
+               [[r["id"], r["name"], r["query"], r["created_at"], r["created_by"]]
+                for r in rows])
+
+
+@report.command("show")
+@click.argument("report_id", type=int)
+@project_option
+@json_option
+def report_show(report_id: int, project: Path | None, as_json: bool) -> None:
+    """Show a stored report's parameters, coverage and hits."""
+    from qcode import services
+
+    with opened(project) as store:
+        rep = services.get_report(store, report_id)
+    if as_json:
+        echo_json(rep)
+        return
+    click.echo(f"Report {rep['id']}: {rep['name']}  ({rep['created_at']}, {rep['created_by']})")
+    click.echo(f"Query: {rep['query']}  unit: {rep['result']['unit']}")
+    click.echo("Coverage: " + "; ".join(f"{c['group']}: {len(c['informants'])} of {c['total']}"
+                                        for c in rep["result"]["coverage"]))
+    for h in rep["result"]["hits"]:
+        click.echo(f"  {h['document']} #{h['turn']} {h['speaker'] or ''} "
+                   f"[{', '.join(h['codes'])}] «{_excerpt(h['text'], 90)}»")
+
+
+@report.command("rerun")
+@click.argument("report_id", type=int)
+@project_option
+@coder_option
+def report_rerun(report_id: int, project: Path | None, coder: str | None) -> None:
+    """Run a stored report again and show what changed since."""
+    from qcode import services
+
+    with opened(project) as store:
+        new_id, diff = services.rerun_report(store, report_id, actor=coder)
+    click.echo(f"report {new_id}: {len(diff['added'])} hits added, "
+               f"{len(diff['removed'])} removed since report {report_id}")
+    for label, items in (("+", diff["added"]), ("-", diff["removed"])):
+        for h in items:
+            click.echo(f"  {label} {h['document']} #{h['turn']} «{_excerpt(h['text'], 80)}»")
+
+
+@report.command("diff")
+@click.argument("old_id", type=int)
+@click.argument("new_id", type=int)
+@project_option
+@json_option
+def report_diff(old_id: int, new_id: int, project: Path | None, as_json: bool) -> None:
+    """Hits added and removed between two stored reports."""
+    from qcode import services
+
+    with opened(project) as store:
+        diff = services.diff_reports(services.get_report(store, old_id),
+                                     services.get_report(store, new_id))
+    if as_json:
+        echo_json(diff)
+        return
+    click.echo(f"{len(diff['added'])} added, {len(diff['removed'])} removed")
+    for label, items in (("+", diff["added"]), ("-", diff["removed"])):
+        for h in items:
+            click.echo(f"  {label} {h['document']} #{h['turn']} «{_excerpt(h['text'], 80)}»")
+
+
+def _export_options(func: F) -> F:
+    for option in reversed([
+        click.option("--format", "fmt", type=click.Choice(
+            ["md", "html", "csv", "xlsx", "docx", "presence"]),
+            help="Output format (default: from OUT's extension; presence = 0/1 table CSV)."),
+        click.option("--full-text", is_flag=True, help="Do not shorten long quotes."),
+        click.option("--excel-bom", is_flag=True, help="CSV: write a BOM so Excel reads UTF-8."),
+        click.option("--xlsx-layout", type=click.Choice(["per-code", "one-table"]),
+                     default="per-code", show_default=True,
+                     help="XLSX: one sheet per code, or one table with code-path levels."),
+        click.option("--presence-by", type=click.Choice(["document", "speaker"]),
+                     default="document", show_default=True,
+                     help="Presence table rows: documents or speakers (respondents)."),
+        click.option("--allow-leaks", is_flag=True,
+                     help="Export even if the leak check flags text (you take responsibility)."),
+    ]):
+        func = option(func)
+    return func
+
+
+@report.command("export")
+@click.argument("report_id", type=int)
+@click.argument("out", type=click.Path(path_type=Path))
+@_export_options
+@project_option
+def report_export(report_id: int, out: Path, fmt: str | None, full_text: bool, excel_bom: bool,
+                  xlsx_layout: str, presence_by: str, allow_leaks: bool,
+                  project: Path | None) -> None:
+    """Export a stored report (quote table with coverage) to OUT."""
+    from qcode import services
+
+    with opened(project) as store:
+        written = services.export_report(store, report_id, out, fmt, full_text=full_text,
+                                         excel_bom=excel_bom, xlsx_layout=xlsx_layout,
+                                         presence_by=presence_by, allow_leaks=allow_leaks)
+    click.echo(f"Wrote {written}")
+
+
+@cli.group("export", cls=QcodeGroup)
+def export_group() -> None:
+    """Export reports (and, with the team-work features, whole projects)."""
+
+
+@export_group.command("report")
+@click.argument("report_id", type=int)
+@click.argument("out", type=click.Path(path_type=Path))
+@_export_options
+@project_option
+def export_report_cmd(report_id: int, out: Path, fmt: str | None, full_text: bool,
+                      excel_bom: bool, xlsx_layout: str, presence_by: str, allow_leaks: bool,
+                      project: Path | None) -> None:
+    """Export stored report REPORT_ID to OUT (same as 'qcode report export')."""
+    from qcode import services
+
+    with opened(project) as store:
+        written = services.export_report(store, report_id, out, fmt, full_text=full_text,
+                                         excel_bom=excel_bom, xlsx_layout=xlsx_layout,
+                                         presence_by=presence_by, allow_leaks=allow_leaks)
+    click.echo(f"Wrote {written}")
+
+
+# -- anonymisation -----------------------------------------------------------------------
+
+
+@cli.group(cls=QcodeGroup)
+def anonymize() -> None:
+    """Find and replace anonymisation leaks (names, numbers, addresses ...)."""
+
+
+def _finding_json(f: Any) -> dict[str, Any]:
+    return {"start": f.start, "end": f.end, "text": f.text, "kind": f.kind,
+            "confidence": f.confidence, "detail": f.detail,
+            **({"document": f.document} if hasattr(f, "document") else {})}
+
+
+@anonymize.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--document", "documents", multiple=True,
+              help="Check a stored document (repeatable; default with no PATH: all).")
+@click.option("--names", "names_file", type=click.Path(path_type=Path),
+              help="A file (kept outside the project) with names to look for, one per line.")
+@click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]), default="low",
+              show_default=True, help="Leave out weaker findings.")
+@project_option
+@json_option
+def anonymize_check(path: Path | None, documents: tuple[str, ...], names_file: Path | None,
+                    min_confidence: str, project: Path | None, as_json: bool) -> None:
+    """Check a file before import, or stored documents; exit 1 if high-confidence leaks."""
+    from qcode import services
+
+    names = services.read_names(names_file)
+    rank = {"low": 1, "medium": 2, "high": 3}
+    findings: list[Any]
+    if path is not None:
+        _text, findings = services.check_file(path, names=names)
+    else:
+        with opened(project) as store:
+            refs = list(documents) or [d.name for d in store.documents()]
+            findings = [f for ref in refs for f in services.check_document(store, ref,
+                                                                          names=names)]
+    findings = [f for f in findings if rank[f.confidence] >= rank[min_confidence]]
+    if as_json:
+        echo_json([_finding_json(f) for f in findings])
+    else:
+        echo_table(["where", "span", "kind", "confidence", "text"],
+                   [[getattr(f, "document", str(path)), f"{f.start}-{f.end}", f.kind,
+                     f.confidence, f.text] for f in findings])
+        high = sum(1 for f in findings if f.confidence == "high")
+        click.echo(f"{len(findings)} findings, {high} high confidence")
+    if any(f.confidence == "high" for f in findings):
+        sys.exit(1)
+
+
+@anonymize.command("apply")
+@click.argument("document")
+@click.option("--key", "key_file", type=click.Path(path_type=Path), required=True,
+              help="The key file (original -> placeholder), kept OUTSIDE the project.")
+@click.option("--confidence", "levels", multiple=True,
+              type=click.Choice(["low", "medium", "high"]), default=("high",),
+              show_default=True, help="Which findings to replace (repeatable).")
+@click.option("--kind", "kinds", multiple=True, help="Only these kinds (repeatable).")
+@click.option("--names", "names_file", type=click.Path(path_type=Path),
+              help="A file with names to look for, one per line.")
+@project_option
+@coder_option
+def anonymize_apply(document: str, key_file: Path, levels: tuple[str, ...],
+                    kinds: tuple[str, ...], names_file: Path | None, project: Path | None,
+                    coder: str | None) -> None:
+    """Replace findings with consistent placeholders in a new version of DOCUMENT."""
+    from qcode import services
+
+    with opened(project) as store:
+        r = services.apply_pseudonyms(store, document, key_file, confidence=levels,
+                                      kinds=list(kinds) or None,
+                                      names=services.read_names(names_file), actor=coder)
+    click.echo(f"{r.document}: version {r.version} with {r.replaced} replacements "
+               f"({', '.join(r.placeholders)}); {r.codings_moved} codings kept in place")
+    click.echo(f"Key written to {r.key_file} (owner-only); keep it apart from the data.")
+
+
 # -- demo --------------------------------------------------------------------------------
 
 

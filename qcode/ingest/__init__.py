@@ -101,7 +101,8 @@ def scan_folder(folder: Path) -> tuple[list[Path], list[Path]]:
     Hidden files, Office lock files and README/LICENSE/CHANGELOG notes are left
     out silently; files of other types are returned as skipped so the user is told.
     """
-    found, skipped = [], []
+    found: list[Path] = []
+    skipped: list[Path] = []
     for p in sorted(folder.rglob("*")):
         rel = p.relative_to(folder)
         if any(part.startswith((".", "~$")) for part in rel.parts) or not p.is_file():

@@ -84,8 +84,9 @@ class Corpus:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.docs = {r[0]: {"name": r[1], "kind": r[2], "uid": r[3], "words": r[4]}
-                     for r in store.query_documents()}
+        self.docs: dict[int, dict[str, Any]] = {
+            r[0]: {"name": r[1], "kind": r[2], "uid": r[3], "words": r[4]}
+            for r in store.query_documents()}
         self.doc_by_name = {v["name"]: k for k, v in self.docs.items()}
         self.turns: dict[int, list[TurnRow]] = defaultdict(list)
         self.turn_by_id: dict[int, TurnRow] = {}
@@ -134,7 +135,8 @@ class Corpus:
         for cid, parent in self.code_parent.items():
             if parent:
                 children[parent].append(cid)
-        out, stack = [], list(children.get(code, []))
+        out: list[str] = []
+        stack = list(children.get(code, []))
         while stack:
             cid = stack.pop()
             out.append(cid)
@@ -363,7 +365,7 @@ class _Eval:
             match = quoted
             pattern = r"\b" + r"\W+".join(map(re.escape, words)) + r"\b"
         rx = re.compile(pattern, re.IGNORECASE)
-        out = []
+        out: list[Span] = []
         for turn_id in self.c.store.fts_turns(match):
             turn = self.c.turn_by_id.get(turn_id)
             if turn is None:
@@ -381,7 +383,7 @@ class _Eval:
         from qcode.nlp.lemmatizer import LemmaLookup
 
         wanted = {value.lower()} | {r.lower() for r in LemmaLookup().readings(value)}
-        out = []
+        out: list[Span] = []
         for doc, data in tokens:
             arrays = json.loads(data)
             for s, e, lemma in zip(arrays["start"], arrays["end"], arrays["lemma"],
@@ -393,7 +395,7 @@ class _Eval:
     def fuzzy_spans(self, node: ast.Text, value: str) -> list[Span]:
         from rapidfuzz import fuzz, process
 
-        threshold = getattr(node, "threshold", None) or DEFAULT_FUZZY
+        threshold = DEFAULT_FUZZY if node.threshold is None else node.threshold
         vocabulary: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
         word = re.compile(r"\w+(?:-\w+)*")
         for doc, turns in self.c.turns.items():
@@ -427,6 +429,12 @@ def _as_number(value: Any) -> float | None:
         return None
 
 
+def _as_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _compare(actual: Any, node: ast.Filter, *, text: bool) -> bool:
     if actual is None:
         return node.op in ("!=", "not in")
@@ -435,7 +443,7 @@ def _compare(actual: Any, node: ast.Filter, *, text: bool) -> bool:
     values = list(node.values)
     if node.op in ("=", "!=", "in", "not in"):
         if text or not all(_as_number(v) is not None for v in values):
-            hit = str(actual).casefold() in {str(v).casefold() for v in values}
+            hit = _as_text(actual).casefold() in {_as_text(v).casefold() for v in values}
         else:
             num = _as_number(actual)
             hit = num is not None and num in {_as_number(v) for v in values}
@@ -447,7 +455,7 @@ def _compare(actual: Any, node: ast.Filter, *, text: bool) -> bool:
     if a_num is not None and t_num is not None and not text:
         left, right = a_num, t_num
     else:
-        left, right = str(actual), str(target)
+        left, right = _as_text(actual), _as_text(target)
     return bool({"<": left < right, "<=": left <= right, ">": left > right,
                  ">=": left >= right}[node.op])
 
@@ -577,8 +585,9 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
 
     if unit not in UNITS:
         raise QueryError(f"unknown unit {unit!r}", query, 0, f"use one of {', '.join(UNITS)}")
-    node = parse(query)
     corpus = corpus or Corpus(store)
+    attributes = set(corpus.speaker_types) | set(corpus.doc_types)
+    node = parse(query, codes=[c for c in corpus.code_paths if c not in attributes])
     ev = _Eval(corpus, query)
     spans = ev.spans(node)
     with_interviewer = include_interviewer or _mentions_interviewer(node, corpus)

@@ -5,6 +5,8 @@ for anything a user can cause. One module per area; everything is re-exported
 here so front ends write ``services.import_paths(...)``.
 """
 
+from qcode.services.anonymize import *  # noqa: F403
 from qcode.services.coding import *  # noqa: F403
 from qcode.services.nlp import *  # noqa: F403
 from qcode.services.projects import *  # noqa: F403
+from qcode.services.query import *  # noqa: F403

@@ -370,10 +370,21 @@ def write_spacy(conllu_path: Path, spacy_path: Path, n_sents: int = 10) -> int:
     return len(docs)
 
 
-def convert(norne: Path, out: Path, *, spacy_files: bool = True,
-            log: Callable[[str], None] = print) -> dict[str, object]:
+@dataclass
+class Prepared:
+    """The three splits with UD tags set, and what was measured on the way."""
+
+    by_split: dict[str, list[Sent]]
+    files: dict[str, list[str]]
+    counts: dict[str, dict[str, int]]
+    mapper: TagMapper
+    held_out: dict[str, float]
+    held_out_reverse: dict[str, float]
+
+
+def prepare(norne: Path, log: Callable[[str], None] = print) -> Prepared:
+    """Split the NDT files and set UD UPOS/FEATS on every token."""
     norne = check_norne(norne)
-    out.mkdir(parents=True, exist_ok=True)
     by_split, files = split_files(norne)
     counts = {s: {"files": len(files[s]), "sentences": len(by_split[s]),
                   "tokens": sum(len(x.toks) for x in by_split[s])} for s in SPLITS}
@@ -387,7 +398,8 @@ def convert(norne: Path, out: Path, *, spacy_files: bool = True,
     log(f"tag mapping learned on dev, scored on test: UPOS {held_out['upos']:.2%}, "
         f"FEATS {held_out['feats']:.2%}, both {held_out['both']:.2%} "
         f"({held_out['tokens']} tokens)")
-    log(f"tag mapping learned on test, scored on dev: both {held_out_rev['both']:.2%}")
+    log(f"tag mapping learned on test, scored on dev: UPOS {held_out_rev['upos']:.2%}, "
+        f"FEATS {held_out_rev['feats']:.2%}, both {held_out_rev['both']:.2%}")
     mapper = TagMapper().learn(dev_pairs + test_pairs)
     gold = {id(tok): (upos, ufeats) for _, tok, upos, ufeats in dev_pairs + test_pairs}
     for s in SPLITS:
@@ -395,6 +407,20 @@ def convert(norne: Path, out: Path, *, spacy_files: bool = True,
             for tok in sent.toks:
                 # dev/test keep their gold UD tags where aligned; train is mapped
                 tok.upos, tok.ufeats = gold.get(id(tok)) or mapper.map(sent, tok)
+    for s in SPLITS:
+        if counts[s]["files"] != EXPECTED_FILES[s] or counts[s]["sentences"] != EXPECTED_SENTS[s]:
+            log(f"WARNING: {s} split differs from the UD README "
+                f"({EXPECTED_FILES[s]} files, {EXPECTED_SENTS[s]} sentences)")
+    return Prepared(by_split, files, counts, mapper, held_out, held_out_rev)
+
+
+def convert(norne: Path, out: Path, *, spacy_files: bool = True,
+            log: Callable[[str], None] = print) -> Prepared:
+    """Write the CoNLL-U and .spacy files of the three splits into ``out``."""
+    prep = prepare(norne, log)
+    by_split, files, counts, mapper = prep.by_split, prep.files, prep.counts, prep.mapper
+    held_out, held_out_rev = prep.held_out, prep.held_out_reverse
+    out.mkdir(parents=True, exist_ok=True)
     n = 0
     for s in SPLITS:
         path = out / f"{s}.conllu"
@@ -418,11 +444,7 @@ def convert(norne: Path, out: Path, *, spacy_files: bool = True,
     }
     (out / "mapping.json").write_text(json.dumps(decision_list, ensure_ascii=False),
                                       encoding="utf-8")
-    for s in SPLITS:
-        if counts[s]["files"] != EXPECTED_FILES[s] or counts[s]["sentences"] != EXPECTED_SENTS[s]:
-            log(f"WARNING: {s} split differs from the UD README "
-                f"({EXPECTED_FILES[s]} files, {EXPECTED_SENTS[s]} sentences)")
-    return {"counts": counts, "mapping": held_out, "mapping_reverse": held_out_rev}
+    return prep
 
 
 def main(argv: Sequence[str] | None = None) -> int:

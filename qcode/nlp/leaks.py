@@ -1,0 +1,955 @@
+"""Anonymisation leak detectors: pure functions over a text, no spaCy, no store.
+
+``find_leaks`` runs every detector over one text and returns sorted, merged
+``Finding`` objects whose ``start``/``end`` are code-point offsets into that text
+(``text[start:end] == finding.text``). The individual detectors are public too.
+
+Kinds, from most to least specific (``KINDS``):
+
+=================  ============================================================
+``fodselsnummer``  11 digits (``ddmmyy`` + 5, optionally ``ddmmyy 12345`` or
+                   ``ddmmyy.12345``), both mod-11 check digits and the date valid
+``d_number``       the same with day + 40 (D-nummer)
+``number``         an 11-digit number that is *not* a valid fødselsnummer, or a
+                   bank account number (``1234.56.78901``)
+``phone``          a Norwegian 8-digit phone number, optionally with +47 / 0047
+``email``          an e-mail address
+``url``            ``http(s)://…`` or ``www.…``
+``birth_date``     a date next to født/fødd/fødselsdato/f., or a bare full date
+``address``        street name + house number (``Storgata 12``), postcode + place
+``name_list``      a name from the project's own list of names
+``entity``         a named entity found by the language pipeline (passed in)
+``gazetteer``      a capitalised Norwegian given name, surname or place name
+``capitalised``    a capitalised word inside a sentence that is not a known word
+=================  ============================================================
+
+Confidence levels (``CONFIDENCES``):
+
+``high``
+    Almost certainly identifying and almost never a false alarm: valid
+    fødselsnummer / D-number, mobile number (starts with 4 or 9) or any number
+    written with +47/0047, e-mail, date next to "født", street address,
+    postcode + place, a name from the project list, a PER entity, and a
+    gazetteer given name followed by another capitalised name-like word
+    ("Marius Fjellheim").
+``medium``
+    Probably identifying, worth a look: synthetic test fødselsnumre (H-numbers,
+    month + 40; Tenor, month + 80), landline and 8xx numbers, URLs, a bank
+    account number with valid check digit, day + month next to "født", a street
+    address whose street name is also a common word, a lone gazetteer name or
+    place, LOC/GPE/ORG entities.
+``low``
+    Weak signals for a human to skim: an 11-digit number with wrong check
+    digits (deliberately *not* a fødselsnummer), a bank account number format
+    with a wrong check digit, bare full dates, capitalised words that are not in
+    the lexicon.
+
+Never flagged (``protected_spans``): parenthesised or bracketed transcriber
+notes and placeholders of at most four words without digits (``(veileder)``,
+``(ekstern aktør)``, ``(ler)``, ``(...)``), speaker ids (``I:``, ``JS3``,
+``V5``, ``Intervjuer``, and any id passed in ``speakers``), time stamps
+(``[00:12:31]``, ``(00:12:31)``, ``00:00:01.000``), the allow-listed
+non-identifying names in ``ALLOWED_TERMS`` (Nav, IPS, ...), and a sentence's
+first word when it is a common word.
+
+Word lists (``qcode/nlp/data/``, rebuilt by ``scripts/nlp/build_name_gazetteer.py``)
+are read lazily on first use and cached.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gzip
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from qcode.errors import InputError, QcodeError
+
+__all__ = [
+    "ALLOWED_TERMS",
+    "CONFIDENCES",
+    "KINDS",
+    "NAME_KINDS",
+    "Finding",
+    "evaluate_name_detection",
+    "find_account_numbers",
+    "find_addresses",
+    "find_birth_dates",
+    "find_capitalised",
+    "find_emails",
+    "find_entities",
+    "find_fodselsnummer",
+    "find_gazetteer_names",
+    "find_leaks",
+    "find_listed_names",
+    "find_phone_numbers",
+    "find_places",
+    "find_urls",
+    "is_valid_fodselsnummer",
+    "merge_findings",
+    "name_gazetteer",
+    "packaged_lexicon",
+    "place_gazetteer",
+    "protected_spans",
+]
+
+CONFIDENCES = ("high", "medium", "low")
+_RANK = {"high": 3, "medium": 2, "low": 1}
+KINDS = ("fodselsnummer", "d_number", "number", "phone", "email", "url", "birth_date",
+         "address", "name_list", "entity", "gazetteer", "capitalised")
+_SPECIFIC = {k: i for i, k in enumerate(KINDS)}
+NAME_KINDS = frozenset({"name_list", "entity", "gazetteer", "capitalised"})
+
+# Names that are not identifying in this domain: the agency, the method and its
+# English names, areas larger than a municipality, and Nav's computer systems.
+# Matched case-sensitively as whole words (``Nav-kontoret`` is covered too).
+ALLOWED_TERMS: tuple[str, ...] = (
+    "Nav", "NAV", "IPS", "Supported Employment", "Individual Placement and Support",
+    "Arbeids- og velferdsetaten", "Norge", "Noreg", "Norden", "Skandinavia", "Europa",
+    "Sverige", "Danmark", "EU", "EØS",
+    # Nav's case-handling systems, named in every Nav transcript
+    "Arena", "Gosys", "Modia",
+)
+
+ENTITY_CONFIDENCE: Mapping[str, str] = {
+    "PER": "high", "PERSON": "high",
+    "GPE_LOC": "medium", "LOC": "medium", "GPE": "medium", "ORG": "medium", "GPE_ORG": "medium",
+}  # PROD, DRV, EVT, MISC and anything else: ignored
+
+SPEAKER_WORDS = ("Intervjuer", "Intervjuar", "Informant", "Moderator")
+PLACEHOLDER_MAX_WORDS = 4
+_DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A possible leak at ``text[start:end]`` (code points, end exclusive)."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
+    confidence: str  # "high" | "medium" | "low"
+    detail: str
+
+
+# --- word lists ------------------------------------------------------------------------------
+
+def _data_file(name: str) -> Path:
+    path = _DATA / name
+    if not path.is_file():
+        raise QcodeError(f"the leak check's word list {name} is missing from this installation",
+                         "reinstall qcode, or run scripts/nlp/build_name_gazetteer.py")
+    return path
+
+
+def _lines(raw: str) -> Iterable[str]:
+    for line in raw.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            yield line
+
+
+@lru_cache(maxsize=1)
+def packaged_lexicon() -> frozenset[str]:
+    """Known lower-case Bokmål word forms (``data/lexicon-nb.txt.gz``)."""
+    with gzip.open(_data_file("lexicon-nb.txt.gz"), "rt", encoding="utf-8") as fh:
+        return frozenset(_lines(fh.read()))
+
+
+@lru_cache(maxsize=1)
+def name_gazetteer() -> Mapping[str, frozenset[str]]:
+    """Given names and surnames (``data/names-nb.txt``): name -> {"given", "surname"}."""
+    out: dict[str, frozenset[str]] = {}
+    for line in _lines(_data_file("names-nb.txt").read_text(encoding="utf-8")):
+        name, _, kinds = line.partition("\t")
+        out[name.strip()] = frozenset(k.strip() for k in kinds.split(",") if k.strip()) or \
+            frozenset({"given"})
+    return out
+
+
+@lru_cache(maxsize=1)
+def place_gazetteer() -> frozenset[str]:
+    """Norwegian municipalities, towns, districts and regions (``data/places-nb.txt``)."""
+    return frozenset(_lines(_data_file("places-nb.txt").read_text(encoding="utf-8")))
+
+
+# --- shared patterns and helpers -------------------------------------------------------------
+
+_L = r"[^\W\d_]"  # a letter (any script)
+WORD = re.compile(rf"{_L}+(?:['’]{_L}+)*(?:-{_L}+(?:['’]{_L}+)*)*")
+_TIMESTAMP = re.compile(
+    r"[\[(]?\b\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?\b[\])]?"
+    r"(?:\s*-->\s*\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)?")
+_NOTE = r"(?:[^\W\d_]|[ \t\-'’/,]|\.\.\.|…)*"
+_PLACEHOLDER = re.compile(rf"\({_NOTE}\)|\[{_NOTE}\]")
+_ID = r"[A-ZÆØÅ]{1,3}\d{1,3}"
+_ID_ANYWHERE = re.compile(rf"(?<!\w)(?:{_ID}|{'|'.join(SPEAKER_WORDS)})(?!\w)")
+_LABEL = re.compile(
+    r"^[ \t]*(?:[\[(]\d{1,2}:\d{2}(?::\d{2})?[\])][ \t]*)?"
+    rf"(?P<id>{_ID}|[A-ZÆØÅ]{{1,3}}|{'|'.join(SPEAKER_WORDS)})[ \t]*:", re.M)
+_VOICE = re.compile(r"<v(?:\.[\w.]+)?\s+(?P<id>[^>]{1,40})>")
+_VOICE_ID = re.compile(rf"{_ID}|{'|'.join(SPEAKER_WORDS)}|[A-ZÆØÅ]{{1,3}}")
+_ALLOWED = re.compile(
+    r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in sorted(ALLOWED_TERMS, key=len, reverse=True))
+    + r")(?!\w)")
+_ALLOWED_WORDS = frozenset(ALLOWED_TERMS)
+
+_OPENERS = "«‹“„"
+_TRANSPARENT = " \t\r\u00a0»”’›\"'–—-*" + _OPENERS
+_NAIVE_ENDS = ".!?:…"
+
+
+def _transparent_spans(text: str) -> list[tuple[int, int]]:
+    """Placeholders, transcriber notes, time stamps and speaker labels: skipped when looking
+    back for a sentence start (``(ler) Det``, ``V4: Ja``)."""
+    spans: list[tuple[int, int]] = []
+    for m in _PLACEHOLDER.finditer(text):
+        if len(WORD.findall(m.group())) <= PLACEHOLDER_MAX_WORDS:
+            spans.append(m.span())
+    spans.extend(m.span() for m in _TIMESTAMP.finditer(text))
+    spans.extend(m.span() for m in _LABEL.finditer(text))  # the label with its colon
+    for m in _VOICE.finditer(text):
+        if _VOICE_ID.fullmatch(m.group("id").strip()):
+            spans.append(m.span())
+    return _union(spans)
+
+
+def protected_spans(text: str, speakers: Iterable[str] = ()) -> list[tuple[int, int]]:
+    """Sorted, disjoint spans that are never flagged.
+
+    Placeholders and transcriber notes: a ``(…)`` or ``[…]`` span of at most
+    ``PLACEHOLDER_MAX_WORDS`` words made of letters only (no digits, ``@``, ``:``, and no
+    dots other than an ellipsis). Time stamps. Speaker labels at a line start (``I:``,
+    ``JS3:``, ``Intervjuer:``) and WebVTT voice tags with such an id. Speaker ids anywhere
+    (capitals + digits: ``JS3``, ``V5``; ``Intervjuer``) and every id in ``speakers``.
+    The ``ALLOWED_TERMS``.
+    """
+    spans = _transparent_spans(text)
+    spans.extend(m.span() for m in _ID_ANYWHERE.finditer(text))
+    spans.extend(m.span() for m in _ALLOWED.finditer(text))
+    ids = sorted({s.strip() for s in speakers if s and s.strip()}, key=len, reverse=True)
+    if ids:
+        pat = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, ids)) + r")(?!\w)")
+        spans.extend(m.span() for m in pat.finditer(text))
+    return _union(spans)
+
+
+def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+class _Sentences:
+    """Decides whether a word starts a sentence (given starts, or naive punctuation)."""
+
+    def __init__(self, text: str, starts: Iterable[int] = (),
+                 protected: Sequence[tuple[int, int]] = ()) -> None:
+        self.text = text
+        self.given = set(starts)
+        self.back = {e: s for s, e in protected}
+
+    def is_start(self, pos: int) -> bool:
+        text, j, opened = self.text, pos, False
+        while j > 0:
+            c = text[j - 1]
+            if c == "\n":
+                return True
+            if j in self.back and self.back[j] < j:
+                j = self.back[j]
+            elif c in _TRANSPARENT:
+                opened = opened or c in _OPENERS or (j == pos and c in "\"'")
+                j -= 1
+            elif c in ")]":
+                k = text.rfind("(" if c == ")" else "[", 0, j - 1)
+                nl = text.rfind("\n", 0, j - 1)
+                if k < 0 or k < nl:
+                    break
+                j = k
+            else:
+                break
+        if j == 0:
+            return True
+        if self.given:
+            return any(k in self.given for k in range(j, pos + 1))
+        return opened or text[j - 1] in _NAIVE_ENDS
+
+
+def _is_capitalised(word: str) -> bool:
+    return word[:1].isupper()
+
+
+def _is_all_caps(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) > 1 and all(c.isupper() for c in letters)
+
+
+def _known(word: str, lexicon: Container[str]) -> bool:
+    """An ordinary word: its lower case (or every capitalised part of a compound) is known."""
+    if word in _ALLOWED_WORDS or word.lower() in lexicon:
+        return True
+    parts = word.split("-")
+    if len(parts) > 1:
+        return all(p in _ALLOWED_WORDS or not _is_capitalised(p) or p.lower() in lexicon
+                   or (_is_all_caps(p) and len(p) <= 5) for p in parts if p)
+    return False
+
+
+def _lexicon(lexicon: Container[str] | None) -> Container[str]:
+    return packaged_lexicon() if lexicon is None else lexicon
+
+
+# --- fødselsnummer, D-number and other long numbers ------------------------------------------
+
+_K1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+_K2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_FNR = re.compile(r"(?<![\w+])(?<!\d[.,])(?<!\d )(\d{6})[ .]?(\d{5})(?!\d)(?![.,]\d)(?! \d)")
+
+
+def _mod11(digits: str, weights: Sequence[int]) -> int | None:
+    rest = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    check = 0 if rest == 0 else 11 - rest
+    return None if check == 10 else check
+
+
+def _checksum_ok(digits: str) -> bool:
+    k1 = _mod11(digits[:9], _K1)
+    if k1 is None or k1 != int(digits[9]):
+        return False
+    k2 = _mod11(digits[:10], _K2)
+    return k2 is not None and k2 == int(digits[10])
+
+
+def _birth_year(yy: int, individual: int) -> int | None:
+    if individual <= 499:
+        return 1900 + yy
+    if individual <= 749 and yy >= 54:
+        return 1800 + yy
+    if yy <= 39:
+        return 2000 + yy
+    if individual >= 900:
+        return 1900 + yy
+    return None
+
+
+def _valid_date(year: int, month: int, day: int) -> bool:
+    try:
+        _dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _classify_fnr(digits: str) -> tuple[str, str, str] | None:
+    """(kind, confidence, detail) of 11 digits with valid check digits, or None."""
+    if len(digits) != 11 or not digits.isdigit() or not _checksum_ok(digits):
+        return None
+    day, month, yy, individual = (int(digits[0:2]), int(digits[2:4]), int(digits[4:6]),
+                                  int(digits[6:9]))
+    kind = "fodselsnummer"
+    if day > 40:
+        kind, day = "d_number", day - 40
+    synthetic = ""
+    if month > 80:
+        synthetic, month = "synthetic Tenor test number (month + 80)", month - 80
+    elif month > 40:
+        synthetic, month = "synthetic H-number (month + 40)", month - 40
+    year = _birth_year(yy, individual)
+    years = [year] if year is not None else []
+    if synthetic:  # test numbers do not always follow the century rule
+        years += [1900 + yy, 2000 + yy]
+    if not any(_valid_date(y, month, day) for y in years):
+        return None
+    what = "D-number (day + 40)" if kind == "d_number" else "fødselsnummer"
+    if synthetic:
+        return kind, "medium", f"{synthetic}: {what} with valid mod-11 check digits"
+    return kind, "high", f"{what}: valid mod-11 check digits and birth date"
+
+
+def is_valid_fodselsnummer(digits: str) -> bool:
+    """True for 11 digits (a space or dot after the sixth allowed) that form a fødselsnummer.
+
+    Valid means both mod-11 check digits match and the date is a real date; D-numbers
+    (day + 40) and synthetic test numbers (month + 40 or + 80) count as valid.
+    """
+    compact = re.sub(r"^(\d{6})[ .](\d{5})$", r"\1\2", digits.strip())
+    return _classify_fnr(compact) is not None
+
+
+def find_fodselsnummer(text: str, *, include_invalid: bool = False) -> list[Finding]:
+    """Fødselsnumre and D-numbers (valid check digits and date), not inside longer digit runs.
+
+    With ``include_invalid`` an 11-digit number that fails the check is reported too, as
+    kind ``number`` with ``low`` confidence (it may be a mistyped number, or nothing).
+    """
+    out = []
+    for m in _FNR.finditer(text):
+        digits = m.group(1) + m.group(2)
+        cls = _classify_fnr(digits)
+        if cls is not None:
+            out.append(Finding(m.start(), m.end(), m.group(), *cls))
+        elif include_invalid:
+            out.append(Finding(m.start(), m.end(), m.group(), "number", "low",
+                               "11-digit number, not a valid fødselsnummer"))
+    return out
+
+
+_ACCOUNT = re.compile(r"(?<![\d.,])\b(\d{4})[. ](\d{2})[. ](\d{5})\b(?![.,]?\d)")
+
+
+def find_account_numbers(text: str) -> list[Finding]:
+    """Bank account numbers written ``1234.56.78901`` / ``1234 56 78901``."""
+    out = []
+    for m in _ACCOUNT.finditer(text):
+        digits = "".join(m.groups())
+        ok = _mod11(digits[:10], _K2) == int(digits[10])
+        out.append(Finding(m.start(), m.end(), m.group(), "number", "medium" if ok else "low",
+                           "bank account number" + (" (valid check digit)" if ok else " format")))
+    return out
+
+
+# --- phone numbers ---------------------------------------------------------------------------
+
+_PHONE = re.compile(
+    r"(?<![\w+])(?<!\d[.,:/-])(?<!\d )"
+    r"(?P<prefix>(?:\+|00)47[ \u00a0-]?|\(\+?47\)[ \u00a0]?)?"
+    r"(?P<num>\d{8}|\d{3} \d{2} \d{3}|\d{2} \d{2} \d{2} \d{2}|\d{4} \d{4}|\d{3} \d{5})"
+    r"(?!\d)(?![ .,:/-]\d)")
+_NOT_PHONE_AFTER = re.compile(
+    r"\s*(?:kr\b|kroner|nok\b|,-|%|prosent|promille|mill|milliard|tusen|år\b|timer|dager|"
+    r"uker|måneder|stk|km\b|kilo|meter)", re.I)
+_NOT_PHONE_BEFORE = re.compile(r"(?:kr|kr\.|nok|NOK|€|\$)\s*$", re.I)
+
+
+def _year_like(s: str) -> bool:
+    return len(s) == 4 and 1900 <= int(s) <= 2099
+
+
+def find_phone_numbers(text: str) -> list[Finding]:
+    """Norwegian 8-digit phone numbers: ``91234567``, ``912 34 567``, ``+47 912 34 567`` …
+
+    Mobile numbers (4 or 9 first) and any number with +47/0047 are ``high``; landlines
+    (2, 3, 5, 6, 7) and 8xx service numbers are ``medium``; 0 and 1 are not phone numbers.
+    Amounts (``… kr``), years (``2019 2020``) and compact dates (``20190314``) are skipped.
+    """
+    out = []
+    for m in _PHONE.finditer(text):
+        num, prefix = m.group("num"), m.group("prefix")
+        digits = num.replace(" ", "")
+        first = digits[0]
+        if first in "01":
+            continue
+        if _NOT_PHONE_AFTER.match(text, m.end()) or _NOT_PHONE_BEFORE.search(
+                text[max(0, m.start() - 5):m.start()]):
+            continue
+        groups = num.split(" ")
+        if not prefix and len(groups) == 2 and all(_year_like(g) for g in groups):
+            continue
+        if not prefix and len(groups) == 1 and _year_like(digits[:4]) and _valid_date(
+                int(digits[:4]), int(digits[4:6]) or 99, int(digits[6:]) or 99):
+            continue
+        if prefix:
+            conf, detail = "high", "phone number with Norwegian country code"
+        elif first in "49":
+            conf, detail = "high", f"Norwegian mobile number (starts with {first})"
+        elif first == "8":
+            conf, detail = "medium", "Norwegian service number (8xx)"
+        else:
+            conf, detail = "medium", "Norwegian landline number"
+        out.append(Finding(m.start(), m.end(), m.group(), "phone", conf, detail))
+    return out
+
+
+# --- e-mail and URLs -------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?!\w)")
+_URL = re.compile(r"(?<![\w/.])(?:https?://|www\.)[^\s<>«»\"'()\[\]{}]+", re.I)
+
+
+def find_emails(text: str) -> list[Finding]:
+    """E-mail addresses (``high``)."""
+    return [Finding(m.start(), m.end(), m.group(), "email", "high", "e-mail address")
+            for m in _EMAIL.finditer(text)]
+
+
+def find_urls(text: str) -> list[Finding]:
+    """Web addresses starting with ``http://``, ``https://`` or ``www.`` (``medium``)."""
+    out = []
+    for m in _URL.finditer(text):
+        s = m.group().rstrip(".,;:!?’”»")
+        rest = re.sub(r"^(?:https?://|www\.)", "", s, flags=re.I)
+        if any(c.isalnum() for c in rest):
+            out.append(Finding(m.start(), m.start() + len(s), s, "url", "medium", "web address"))
+    return out
+
+
+# --- dates of birth --------------------------------------------------------------------------
+
+_MONTHS = {
+    "januar": 1, "jan": 1, "februar": 2, "feb": 2, "mars": 3, "mar": 3, "april": 4, "apr": 4,
+    "mai": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8, "aug": 8,
+    "september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11,
+    "desember": 12, "des": 12,
+}
+_MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE = re.compile(
+    r"(?<![\d.,])(?:"
+    r"(?P<d>\d{1,2})\s?(?P<sep>[./-])\s?(?P<m>\d{1,2})\s?(?P=sep)\s?(?P<y>\d{4}|\d{2})"
+    r"|(?P<iy>(?:18|19|20)\d{2})-(?P<im>\d{2})-(?P<id>\d{2})"
+    rf"|(?P<td>\d{{1,2}})\.?\s+(?P<tm>{_MONTH_ALT})\b\.?(?:\s+(?P<ty>\d{{4}}))?"
+    r")(?![\d])(?![.,]\d)", re.I)
+_BIRTH_WORD = re.compile(
+    r"(?<!\w)(?:født|fødd|fødde|fødselsdato|fødselsdag|bursdag|f\.)(?!\w)", re.I)
+_BIRTH_WINDOW = 25  # characters between the keyword and the date
+
+
+def _date_parts(m: re.Match[str]) -> tuple[int, int, int | None] | None:
+    """(day, month, year or None) of a date match, or None when it is not a real date."""
+    if m.group("d"):
+        d, mo, y = int(m.group("d")), int(m.group("m")), m.group("y")
+        years = [int(y)] if len(y) == 4 else [1900 + int(y), 2000 + int(y)]
+        ok = [yr for yr in years if _valid_date(yr, mo, d)]
+        return (d, mo, ok[0]) if ok else None
+    if m.group("iy"):
+        d, mo, year = int(m.group("id")), int(m.group("im")), int(m.group("iy"))
+        return (d, mo, year) if _valid_date(year, mo, d) else None
+    d, mo, ty = int(m.group("td")), _MONTHS[m.group("tm").lower()], m.group("ty")
+    if ty:
+        return (d, mo, int(ty)) if _valid_date(int(ty), mo, d) else None
+    return (d, mo, None) if _valid_date(2000, mo, d) else None  # 2000: 29 February passes
+
+
+def find_birth_dates(text: str) -> list[Finding]:
+    """Dates of birth: a date within a few characters after født/fødd/fødselsdato/f. is
+    ``high`` (``medium`` without a year); any other full date (day, month, year) is ``low``.
+    """
+    keyword_ends = [m.end() for m in _BIRTH_WORD.finditer(text)]
+    out = []
+    for m in _DATE.finditer(text):
+        parts = _date_parts(m)
+        if parts is None:
+            continue
+        near = any(0 <= m.start() - e <= _BIRTH_WINDOW and "\n" not in text[e:m.start()]
+                   and not re.search(r"[.!?]\s", text[e:m.start()]) for e in keyword_ends)
+        has_year = parts[2] is not None
+        if near:
+            conf = "high" if has_year else "medium"
+            detail = "date next to a birth word" + ("" if has_year else " (day and month)")
+        elif has_year:
+            conf, detail = "low", "full date (could be a date of birth)"
+        else:
+            continue
+        out.append(Finding(m.start(), m.end(), m.group(), "birth_date", conf, detail))
+    return out
+
+
+# --- addresses -------------------------------------------------------------------------------
+
+STREET_SUFFIXES = (
+    "veien", "vegen", "veg", "vei", "gata", "gaten", "gate", "stien", "stig", "plassen",
+    "plass", "allé", "alle", "alléen", "bakken", "bakke", "svingen", "haugen", "lia", "lien",
+    "tunet", "ringen", "kroken", "løkka", "jordet", "åsen", "toppen", "kaia", "brygga",
+    "torget", "stredet", "bråten", "grenda", "lunden", "myra", "vollen", "sletta", "tangen",
+    "veita", "hagen", "dalen", "engen", "berget", "kollen", "marka",
+)
+_BARE_SUFFIXES = frozenset(STREET_SUFFIXES)  # ``Torget 3``, ``Hagen 2``: no street prefix
+_SUFFIX_ALT = "|".join(sorted(STREET_SUFFIXES, key=len, reverse=True))
+_HOUSE = r"(?P<no>[1-9]\d{0,2}(?:[ ]?[A-Ha-h])?)(?![\w])(?![.,:/-]?\d)(?!\s?%)"
+_STREET_ONE = re.compile(
+    rf"(?<![\w-])(?P<street>[A-ZÆØÅ]{_L}*(?:-{_L}+)*(?:{_SUFFIX_ALT}))[ \u00a0]{_HOUSE}")
+_STREET_MULTI = re.compile(
+    rf"(?<![\w-])(?P<street>(?:[A-ZÆØÅ]{_L}*[ \u00a0]){{1,3}}"
+    r"(?:gate|gata|vei|veg|vegen|veien|plass|allé|alle|bakke|terrasse|park))"
+    rf"[ \u00a0]{_HOUSE}")
+_POSTCODE = re.compile(
+    rf"(?<![\d.,:/-])(?<!\d )(?P<code>\d{{4}})[ \u00a0](?P<place>[A-ZÆØÅ]{_L}+"
+    rf"(?:[ -][A-ZÆØÅ]{_L}+)?)(?!\w)")
+_NOT_HOUSE_AFTER = re.compile(r"\s*(?:år\b|prosent|kr\b|kroner|timer|ganger|dager|uker)", re.I)
+
+
+def find_addresses(text: str, *, lexicon: Container[str] | None = None,
+                   places: Container[str] | None = None) -> list[Finding]:
+    """Street addresses (``Storgata 12``, ``Kirkeveien 3B``, ``Karl Johans gate 5``) and
+    postcode + place (``0150 Oslo``), both ``high``.
+
+    A four-digit number that looks like a year (1900-2099) before a capitalised word counts
+    as a postcode only when the word is a known place.
+    """
+    lex = _lexicon(lexicon)
+    pl = place_gazetteer() if places is None else places
+    out: list[Finding] = []
+    for pat in (_STREET_ONE, _STREET_MULTI):
+        for m in pat.finditer(text):
+            street = m.group("street")
+            if _NOT_HOUSE_AFTER.match(text, m.end()) or street.lower() in _BARE_SUFFIXES:
+                continue
+            # ``Motbakken 3`` could be an ordinary word and a number
+            known = pat is _STREET_ONE and street.lower() in lex and street not in pl
+            out.append(Finding(m.start(), m.end(), m.group(), "address",
+                               "medium" if known else "high",
+                               "street name and house number"
+                               + (" (the street name is also a common word)" if known else "")))
+    for m in _POSTCODE.finditer(text):
+        place, code = m.group("place"), m.group("code")
+        in_list = place in pl or place.split()[0] in pl
+        if not in_list and (_year_like(code) or _known(place.split()[0], lex)):
+            continue
+        out.append(Finding(m.start(), m.end(), m.group(), "address", "high",
+                           "postcode and place"))
+    return out
+
+
+# --- names -----------------------------------------------------------------------------------
+
+def find_listed_names(text: str, names: Iterable[str]) -> list[Finding]:
+    """Names from the project's list: whole words, any case, also with a possessive -s."""
+    wanted = sorted({" ".join(n.split()) for n in names if n and n.strip()}, key=len,
+                    reverse=True)
+    if not wanted:
+        return []
+    alt = "|".join(r"\s+".join(map(re.escape, n.split(" "))) for n in wanted)
+    pat = re.compile(rf"(?<![\w])(?:{alt})(?:s|['’]s?)?(?!\w)", re.I)
+    out = []
+    for m in pat.finditer(text):
+        end = m.end()
+        while end > m.start() and text[end - 1] in "'’":
+            end -= 1
+        out.append(Finding(m.start(), end, text[m.start():end], "name_list", "high",
+                           "name on the project's list of names"))
+    return out
+
+
+def find_entities(text: str, entities: Sequence[tuple[int, int, str]]) -> list[Finding]:
+    """Findings for pipeline entities: PER ``high``; LOC/GPE_LOC/ORG/GPE_ORG ``medium``."""
+    out = []
+    for start, end, label in entities:
+        conf = ENTITY_CONFIDENCE.get(str(label).upper())
+        s, e = max(0, int(start)), min(len(text), int(end))
+        if conf is None or s >= e:
+            continue
+        out.append(Finding(s, e, text[s:e], "entity", conf, f"{str(label).upper()} entity"))
+    return out
+
+
+def _gazetteer_kind(word: str, names: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    kinds = names.get(word)
+    if kinds is None and len(word) > 3 and word[-1] == "s":  # possessive: Karis, Hansens
+        kinds = names.get(word[:-1])
+    if kinds is None and "-" in word:
+        parts = [names.get(p) for p in word.split("-")]
+        if all(parts):
+            kinds = frozenset().union(*(p for p in parts if p))
+    return kinds or frozenset()
+
+
+def find_gazetteer_names(
+    text: str,
+    *,
+    sentence_starts: Iterable[int] = (),
+    lexicon: Container[str] | None = None,
+    names: Mapping[str, frozenset[str]] | None = None,
+) -> list[Finding]:
+    """Capitalised given names and surnames from the packaged gazetteer.
+
+    A lone name is ``medium``; a given name followed by another capitalised name-like word
+    (a gazetteer name, or a word that is not in the lexicon: ``Marius Fjellheim``) is
+    ``high`` and covers both. A name at a sentence start whose lower case is a common
+    word (``Per``, ``Liv``) is skipped unless a gazetteer surname follows.
+    """
+    lex = _lexicon(lexicon)
+    gaz = name_gazetteer() if names is None else names
+    sents = _Sentences(text, sentence_starts, _transparent_spans(text))
+    words = list(WORD.finditer(text))
+    out: list[Finding] = []
+    i = 0
+    while i < len(words):
+        m = words[i]
+        w = m.group()
+        kinds = _gazetteer_kind(w, gaz) if _is_capitalised(w) and not _is_all_caps(w) else None
+        if not kinds or w in _ALLOWED_WORDS:
+            i += 1
+            continue
+        common_start = sents.is_start(m.start()) and _known(w, lex)
+        # extend to following capitalised name-like words on the same line
+        j = i
+        while j + 1 < len(words):
+            nxt = words[j + 1]
+            gap = text[words[j].end():nxt.start()]
+            v = nxt.group()
+            if not gap or gap.strip(" \u00a0") or not _is_capitalised(v) or _is_all_caps(v) \
+                    or v in _ALLOWED_WORDS:
+                break
+            vk = _gazetteer_kind(v, gaz)
+            if common_start and "surname" not in vk:
+                break
+            if not vk and _known(v, lex):
+                break
+            j += 1
+        if j > i and ("given" in kinds or common_start):
+            end = words[j].end()
+            out.append(Finding(m.start(), end, text[m.start():end], "gazetteer", "high",
+                               "given name followed by a capitalised name"))
+            i = j + 1
+            continue
+        if not common_start:
+            role = "given name" if "given" in kinds else "surname"
+            out.append(Finding(m.start(), m.end(), w, "gazetteer", "medium",
+                               f"{role} in the name gazetteer"))
+        i += 1
+    return out
+
+
+@lru_cache(maxsize=4)
+def _place_pattern(places: frozenset[str]) -> re.Pattern[str]:
+    alt = "|".join(re.escape(p) for p in sorted(places, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alt})(?!\w)")
+
+
+def find_places(
+    text: str,
+    *,
+    sentence_starts: Iterable[int] = (),
+    lexicon: Container[str] | None = None,
+    places: Iterable[str] | None = None,
+) -> list[Finding]:
+    """Norwegian place names from the packaged gazetteer (``medium``); a place whose lower
+    case is a common word (``Sola``, ``Ski``) is skipped at a sentence start."""
+    lex = _lexicon(lexicon)
+    pl = place_gazetteer() if places is None else frozenset(places)
+    if not pl:
+        return []
+    sents = _Sentences(text, sentence_starts, _transparent_spans(text))
+    out = []
+    for m in _place_pattern(pl).finditer(text):
+        if " " not in m.group() and _known(m.group(), lex) and sents.is_start(m.start()):
+            continue
+        out.append(Finding(m.start(), m.end(), m.group(), "gazetteer", "medium",
+                           "place name in the gazetteer"))
+    return out
+
+
+def find_capitalised(
+    text: str,
+    sentence_starts: Iterable[int] = (),
+    lexicon: Container[str] | None = None,
+) -> list[Finding]:
+    """Capitalised words inside a sentence that are not known words (``low``).
+
+    Sentence starts are ``sentence_starts`` when given (plus line starts), otherwise
+    naive: after ``. ! ? : …``, an opening quote or a line start, looking through quotes,
+    dashes and parenthesised notes. Each word is its own finding. Abbreviations in
+    capitals (``AAP``, ``DPS``, also in compounds: ``DPS-et``) and allow-listed terms
+    are skipped.
+    """
+    lex = _lexicon(lexicon)
+    sents = _Sentences(text, sentence_starts, _transparent_spans(text))
+    hits: list[tuple[int, int]] = []
+    for m in WORD.finditer(text):
+        w = m.group()
+        if len(w) < 2 or not _is_capitalised(w) or w in _ALLOWED_WORDS:
+            continue
+        if _is_all_caps(w) and len(w) <= 5:
+            continue
+        if _known(w, lex) or sents.is_start(m.start()):
+            continue
+        hits.append(m.span())
+    return [Finding(s, e, text[s:e], "capitalised", "low", "capitalised, not in lexicon")
+            for s, e in hits]
+
+
+# --- combining -------------------------------------------------------------------------------
+
+def _apply_protection(findings: Iterable[Finding], protected: Sequence[tuple[int, int]],
+                      text: str) -> list[Finding]:
+    """Drop findings inside protected spans; trim name findings that reach into one
+    (``Nav Gjøvik`` -> ``Gjøvik``). ``protected`` is sorted and disjoint."""
+    ends = [e for _, e in protected]
+    out = []
+    for f in findings:
+        s, e = f.start, f.end
+        i = bisect_right(ends, s)  # the first protected span ending after s
+        near = protected[max(0, i - 1):bisect_left(ends, e) + 2]
+        if f.kind in NAME_KINDS:
+            changed = True
+            while changed and s < e:
+                changed = False
+                for ps, pe in near:
+                    if ps <= s < pe:
+                        s, changed = pe, True
+                    if ps < e <= pe:
+                        e, changed = ps, True
+                while s < e and not text[s].isalnum():
+                    s, changed = s + 1, True
+                while e > s and not text[e - 1].isalnum():
+                    e, changed = e - 1, True
+            if s >= e or not any(c.isalpha() for c in text[s:e]):
+                continue
+        elif any(ps <= s and e <= pe for ps, pe in near):
+            continue
+        if (s, e) != (f.start, f.end):
+            f = Finding(s, e, text[s:e], f.kind, f.confidence, f.detail)
+        out.append(f)
+    return out
+
+
+def _better(a: Finding, b: Finding) -> bool:
+    return (_RANK[a.confidence], -_SPECIFIC.get(a.kind, 99)) > (
+        _RANK[b.confidence], -_SPECIFIC.get(b.kind, 99))
+
+
+def merge_findings(findings: Iterable[Finding], text: str) -> list[Finding]:
+    """Sort and merge overlapping findings into one covering their union, taking the
+    highest confidence and, among findings at that confidence, the most specific kind."""
+    out: list[Finding] = []
+    best: Finding | None = None
+    start = end = 0
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if best is not None and f.start < end:
+            end = max(end, f.end)
+            if _better(f, best):
+                best = f
+            continue
+        if best is not None:
+            out.append(Finding(start, end, text[start:end], best.kind, best.confidence,
+                               best.detail))
+        best, start, end = f, f.start, f.end
+    if best is not None:
+        out.append(Finding(start, end, text[start:end], best.kind, best.confidence, best.detail))
+    return out
+
+
+def find_leaks(
+    text: str,
+    *,
+    entities: Sequence[tuple[int, int, str]] = (),
+    sentence_starts: Iterable[int] = (),
+    names: Iterable[str] = (),
+    speakers: Iterable[str] = (),
+    lexicon: Container[str] | None = None,
+    use_gazetteer: bool = True,
+) -> list[Finding]:
+    """All possible leaks in ``text``, sorted by position, overlapping findings merged.
+
+    ``entities``: ``(start, end, label)`` from the language pipeline (NorNE labels).
+    ``sentence_starts``: code-point offsets where sentences start (naive rules when empty).
+    ``names``: the project's list of names; ``speakers``: speaker ids to protect.
+    ``lexicon``: known lower-case words (the packaged lexicon when None).
+    ``use_gazetteer``: look up the packaged name and place gazetteers.
+    """
+    starts = frozenset(sentence_starts)
+    lex = _lexicon(lexicon)
+    protected = protected_spans(text, speakers)
+    found: list[Finding] = []
+    found += find_fodselsnummer(text, include_invalid=True)
+    found += find_account_numbers(text)
+    found += find_phone_numbers(text)
+    found += find_emails(text)
+    found += find_urls(text)
+    found += find_birth_dates(text)
+    found += find_addresses(text, lexicon=lex)
+    found += find_listed_names(text, names)
+    found += find_entities(text, entities)
+    if use_gazetteer:
+        found += find_gazetteer_names(text, sentence_starts=starts, lexicon=lex)
+        found += find_places(text, sentence_starts=starts, lexicon=lex)
+    found += find_capitalised(text, starts, lex)
+    return merge_findings(_apply_protection(found, protected, text), text)
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+GOLD_NAME_TYPES = frozenset({"PER", "ORG", "GPE_LOC", "GPE_ORG", "LOC"})
+
+
+def evaluate_name_detection(
+    gold_conllu_path: str | Path,
+    predict: Callable[[str], list[Finding]],
+    *,
+    min_confidence: str = "low",
+    kinds: Container[str] = NAME_KINDS,
+) -> dict[str, object]:
+    """Token-level precision/recall/F1 of name findings against a NorNE/UD CoNLL-U file.
+
+    Each sentence's raw text (``# text =``) goes to ``predict``; a token is gold when its
+    MISC ``name=`` tag is one of ``GOLD_NAME_TYPES`` (type ignored), and predicted when a
+    finding of one of ``kinds`` with at least ``min_confidence`` overlaps it. The result
+    has the counts and scores for ``min_confidence`` at top level, for every level under
+    ``by_confidence``, and the recall per gold type under ``recall_by_type``.
+    """
+    if min_confidence not in _RANK:
+        raise InputError(f"unknown confidence {min_confidence!r}",
+                         "use one of: " + ", ".join(CONFIDENCES))
+    path = Path(gold_conllu_path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the gold file ({exc})",
+                         "pass a UTF-8 CoNLL-U file with '# text =' lines") from exc
+    counts = {c: {"tp": 0, "fp": 0, "fn": 0} for c in CONFIDENCES}
+    gold_by_type: dict[str, int] = {}
+    found_by_type: dict[str, int] = {}
+    n_sent = n_tok = n_gold = unaligned = 0
+    for block in raw.split("\n\n"):
+        lines = [ln for ln in block.split("\n") if ln.strip()]
+        text = next((ln.split("=", 1)[1].strip() for ln in lines
+                     if ln.startswith("# text") and "=" in ln), None)
+        rows = [ln.split("\t") for ln in lines if not ln.startswith("#")]
+        rows = [r for r in rows if len(r) >= 10 and r[0].isdigit()]
+        if text is None or not rows:
+            continue
+        n_sent += 1
+        findings = [f for f in predict(text) if f.kind in kinds]
+        cursor = 0
+        for r in rows:
+            form = r[1]
+            pos = text.find(form, cursor)
+            if pos < 0:
+                unaligned += 1
+                continue
+            s, e = pos, pos + len(form)
+            cursor = e
+            n_tok += 1
+            tag = next((p[5:] for p in r[9].split("|") if p.startswith("name=")), "O")
+            gold = tag[2:] in GOLD_NAME_TYPES if tag[:2] in ("B-", "I-") else False
+            n_gold += gold
+            best = max((_RANK[f.confidence] for f in findings if f.start < e and s < f.end),
+                       default=0)
+            if gold:
+                gold_by_type[tag[2:]] = gold_by_type.get(tag[2:], 0) + 1
+                if best >= _RANK[min_confidence]:
+                    found_by_type[tag[2:]] = found_by_type.get(tag[2:], 0) + 1
+            for c in CONFIDENCES:
+                pred = best >= _RANK[c]
+                if pred and gold:
+                    counts[c]["tp"] += 1
+                elif pred:
+                    counts[c]["fp"] += 1
+                elif gold:
+                    counts[c]["fn"] += 1
+    if n_sent == 0:
+        raise InputError(f"{path}: no sentences with '# text =' lines",
+                         "pass a CoNLL-U file such as no_bokmaal-ud-dev.conllu")
+
+    def scores(c: dict[str, int]) -> dict[str, float | int]:
+        tp, fp, fn = c["tp"], c["fp"], c["fn"]
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return {**c, "precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
+
+    by = {c: scores(counts[c]) for c in CONFIDENCES}
+    recall_by_type = {t: round(found_by_type.get(t, 0) / n, 4)
+                      for t, n in sorted(gold_by_type.items())}
+    return {"path": str(path), "sentences": n_sent, "tokens": n_tok, "gold_name_tokens": n_gold,
+            "unaligned_tokens": unaligned, "min_confidence": min_confidence,
+            **by[min_confidence], "by_confidence": by, "gold_by_type": gold_by_type,
+            "recall_by_type": recall_by_type}

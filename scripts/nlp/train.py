@@ -1,0 +1,86 @@
+"""Train the qcode Bokmål pipeline on the converted NorNE corpus, with a wall-time limit.
+
+Runs ``python -m spacy train scripts/nlp/config.cfg`` on ``train.spacy`` / ``dev.spacy``
+written by ``convert_norne.py``, on ONE CPU thread (``OMP_NUM_THREADS=1`` etc.). When the
+time limit is reached the run gets SIGINT: spaCy then stops cleanly and still writes
+``model-last``; ``model-best`` is the best dev checkpoint so far. The run also stops by
+itself at ``training.max_steps`` (the learning rate reaches zero there).
+
+Usage::
+
+    uv run python scripts/nlp/train.py [--corpus build/nlp/corpus]
+        [--output build/nlp/training] [--time-limit 6000] [-- --training.max_steps 16000 ...]
+
+Anything after ``--`` is passed to ``spacy train`` as config overrides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+DEFAULT_CORPUS = REPO / "build" / "nlp" / "corpus"
+DEFAULT_OUTPUT = REPO / "build" / "nlp" / "training"
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    overrides: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, overrides = argv[:cut], argv[cut + 1:]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", type=Path, default=HERE / "config.cfg")
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+                    help="directory with train.spacy and dev.spacy (default: %(default)s)")
+    ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+                    help="spaCy output directory (default: %(default)s)")
+    ap.add_argument("--time-limit", type=float, default=6000.0,
+                    help="wall-time limit in seconds, then SIGINT (default: %(default)s)")
+    args = ap.parse_args(argv)
+    train, dev = args.corpus / "train.spacy", args.corpus / "dev.spacy"
+    if not (train.exists() and dev.exists()):
+        print(f"No corpus in {args.corpus}: run scripts/nlp/convert_norne.py first.",
+              file=sys.stderr)
+        return 2
+    cmd = [sys.executable, "-m", "spacy", "train", str(args.config),
+           "--paths.train", str(train), "--paths.dev", str(dev),
+           "--output", str(args.output), *overrides]
+    env = {**os.environ, **ONE_THREAD, "PYTHONUNBUFFERED": "1"}
+    print("$", " ".join(cmd), flush=True)
+    print(f"time limit {args.time_limit:.0f} s, started {time.strftime('%Y-%m-%d %H:%M:%S')}",
+          flush=True)
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        proc.wait(timeout=args.time_limit)
+    except subprocess.TimeoutExpired:
+        print(f"\ntime limit reached after {time.monotonic() - start:.0f} s: sending SIGINT",
+              flush=True)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    print(f"finished after {time.monotonic() - start:.0f} s wall time, exit {proc.returncode}, "
+          f"{time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
+    best = args.output / "model-best"
+    if not best.exists():
+        print(f"no {best} was written", file=sys.stderr)
+        return 1
+    print(f"model-best: {best}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
