@@ -70,9 +70,21 @@ def _json_default(value: object) -> str:
     return str(value)
 
 
+def _no_nan(data: object) -> object:
+    """JSON has no NaN: undefined statistics become null."""
+    if isinstance(data, float) and data != data:
+        return None
+    if isinstance(data, dict):
+        return {k: _no_nan(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_no_nan(v) for v in data]
+    return data
+
+
 def echo_json(data: object) -> None:
-    """Print data as indented UTF-8 JSON."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+    """Print data as indented UTF-8 JSON (NaN as null)."""
+    click.echo(json.dumps(_no_nan(data), ensure_ascii=False, indent=2, default=_json_default,
+                          allow_nan=False))
 
 
 def _cell(value: object) -> str:
@@ -1657,6 +1669,292 @@ def anonymize_apply(document: str, key_file: Path, levels: tuple[str, ...],
     click.echo(f"{r.document}: version {r.version} with {r.replaced} replacements "
                f"({', '.join(r.placeholders)}); {r.codings_moved} codings kept in place")
     click.echo(f"Key written to {r.key_file} (owner-only); keep it apart from the data.")
+
+
+# -- suggestions -------------------------------------------------------------------------
+
+
+def _suggestion_json(sg: Any) -> dict[str, Any]:
+    return {"id": sg.id, "document": sg.document, "start": sg.start, "end": sg.end,
+            "code": sg.code, "path": sg.path, "top": sg.top, "score": sg.score,
+            "reason": sg.reason, "method": sg.method, "pipeline": sg.pipeline,
+            "status": sg.status, "text": sg.text}
+
+
+@cli.group(cls=QcodeGroup, invoke_without_command=True)
+@click.option("--document", "documents", multiple=True,
+              help="Only this document (repeatable; default: every document).")
+@click.option("--unit", type=click.Choice(["sentence", "turn"]), default="sentence",
+              show_default=True, help="What a suggestion covers.")
+@click.option("--codes", help="Suggest these codes (comma-separated; a parent pools its "
+              "sub-codes); default: every leaf code.")
+@click.option("--min-score", type=float, default=0.35, show_default=True,
+              help="Leave out weaker suggestions (0-1).")
+@click.option("--with-interviewer", is_flag=True, help="Also suggest for interviewer turns.")
+@project_option
+@coder_option
+@json_option
+@click.pass_context
+def suggest(ctx: click.Context, documents: tuple[str, ...], unit: str, codes: str | None,
+            min_score: float, with_interviewer: bool, project: Path | None,
+            coder: str | None, as_json: bool) -> None:
+    """Propose codes for sentences or turns, with reasons; nothing is coded until accepted.
+
+    With --json, prints one JSON object per line per suggestion. Subcommands:
+    list, accept, reject, evaluate.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from qcode import services
+    from qcode.config import configured_coder
+
+    with opened(project) as store:
+        found = services.suggest(store, documents=list(documents) or None, unit=unit,
+                                 codes=_split(codes), min_score=min_score,
+                                 coder=coder or configured_coder(),
+                                 include_interviewer=with_interviewer)
+    if as_json:
+        for sg in found:
+            click.echo(json.dumps(_suggestion_json(sg), ensure_ascii=False))
+        return
+    for sg in found:
+        click.echo(f"[{sg.id}] {sg.document} {sg.start}-{sg.end} {sg.path} {sg.score:.2f}")
+        click.echo(f"      «{_excerpt(sg.text, 100)}»")
+        click.echo(f"      {sg.reason}")
+    click.echo(f"{len(found)} suggestions; accept with 'qcode suggest accept ID...', "
+               "reject with 'qcode suggest reject ID...'")
+
+
+@suggest.command("list")
+@click.option("--document", help="Only this document.")
+@click.option("--status", type=click.Choice(["pending", "accepted", "rejected"]),
+              default="pending", show_default=True, help="Which suggestions.")
+@project_option
+@json_option
+def suggest_list(document: str | None, status: str, project: Path | None,
+                 as_json: bool) -> None:
+    """List stored suggestions."""
+    from qcode import services
+
+    with opened(project) as store:
+        found = services.list_suggestions(store, document=document, status=status)
+    if as_json:
+        for sg in found:
+            click.echo(json.dumps(_suggestion_json(sg), ensure_ascii=False))
+        return
+    echo_table(["id", "document", "span", "code", "score", "text"],
+               [[sg.id, sg.document, f"{sg.start}-{sg.end}", sg.code, round(sg.score, 2),
+                 _excerpt(sg.text, 50)] for sg in found])
+
+
+@suggest.command("accept")
+@click.argument("ids", nargs=-1, required=True, type=int)
+@project_option
+@coder_option
+def suggest_accept(ids: tuple[int, ...], project: Path | None, coder: str | None) -> None:
+    """Accept suggestions: they become codings of the active coder (undoable)."""
+    from qcode import services
+
+    with opened(project) as store:
+        codings = services.accept_suggestions(store, list(ids), coder)
+    click.echo(f"accepted {len(codings)} suggestions as codings {', '.join(map(str, codings))}")
+
+
+@suggest.command("reject")
+@click.argument("ids", nargs=-1, required=True, type=int)
+@project_option
+@coder_option
+def suggest_reject(ids: tuple[int, ...], project: Path | None, coder: str | None) -> None:
+    """Reject suggestions: never proposed again for the same span and code."""
+    from qcode import services
+
+    with opened(project) as store:
+        n = services.reject_suggestions(store, list(ids), coder)
+    click.echo(f"rejected {n} suggestions")
+
+
+@suggest.command("evaluate")
+@click.option("--gold", "gold", default="coder-a", show_default=True,
+              help="The coder whose codings are the reference.")
+@click.option("--unit", type=click.Choice(["sentence", "turn"]), default="turn",
+              show_default=True, help="Unit of evaluation.")
+@click.option("--codes", default="samarbeid,praksislogikker,prestisje", show_default=True,
+              help="Codes to evaluate (each pools its sub-codes).")
+@click.option("--warm", is_flag=True, help="Also learn from the gold coder's other documents "
+              "(leave one document out).")
+@click.option("--thresholds", default="0.35,0.5,0.65", show_default=True,
+              help="Score thresholds to report.")
+@project_option
+@json_option
+def suggest_evaluate(gold: str, unit: str, codes: str, warm: bool, thresholds: str,
+                     project: Path | None, as_json: bool) -> None:
+    """Precision, recall and F1 of suggestions against a coder's codings."""
+    from qcode import services
+
+    levels = tuple(float(t) for t in thresholds.split(","))
+    with opened(project) as store:
+        result = services.evaluate_suggestions(store, gold_coder=gold, unit=unit,
+                                               codes=_split(codes), warm=warm,
+                                               thresholds=levels)
+    if as_json:
+        echo_json(result)
+        return
+    rows = []
+    for code, by in result["codes"].items():
+        for th, v in by.items():
+            rows.append([code, th, v["precision"], v["recall"], v["f1"], v["gold_units"]])
+    click.echo(f"{'warm' if warm else 'cold'} start, unit {unit}, {result['units']} units, "
+               f"gold {gold}")
+    echo_table(["code", "threshold", "precision", "recall", "F1", "gold units"], rows)
+
+
+# -- agreement ---------------------------------------------------------------------------
+
+
+def _fmt(value: float | None) -> str:
+    import math
+
+    if value is None:
+        return ""
+    return "n/a" if math.isnan(value) else f"{value:.3f}"
+
+
+@cli.command()
+@click.option("--coders", required=True, help="Coder ids, comma-separated (two or more).")
+@click.option("--unit", type=click.Choice(["turn", "sentence", "paragraph", "document",
+                                           "character", "unitized"]),
+              default="turn", show_default=True, help="The unit of agreement.")
+@click.option("--codes", help="Codes (comma-separated; default: the top two levels).")
+@click.option("--no-rollup", is_flag=True, help="Do not count sub-codes as their parent.")
+@click.option("--by", type=click.Choice(["document", "role"]), help="One row per document "
+              "or role as well as per code.")
+@click.option("--with-interviewer", is_flag=True, help="Include interviewer turns.")
+@click.option("--bootstrap", default=1000, show_default=True,
+              help="Bootstrap samples for the alpha interval (0 = none).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--save", "save_as", help="Store the result as a report with this name.")
+@project_option
+def agree(coders: str, unit: str, codes: str | None, no_rollup: bool, by: str | None,
+          with_interviewer: bool, bootstrap: int, fmt: str, save_as: str | None,
+          project: Path | None) -> None:
+    """Intercoder agreement per code: Krippendorff's alpha (with interval), kappa, % agreement."""
+    import csv
+    import io
+    from dataclasses import asdict
+
+    from qcode import services
+
+    with opened(project) as store:
+        rep = services.compute_agreement(store, _split(coders) or [], unit=unit,
+                                         codes=_split(codes), rollup=not no_rollup, by=by,
+                                         include_interviewer=with_interviewer,
+                                         bootstrap=bootstrap)
+        if save_as:
+            services.save_agreement_report(store, save_as, rep)
+    header = ["code", "group", "units", *[f"coded {c}" for c in rep.coders], "alpha",
+              "95% CI", "kappa", "% agree", "reading"]
+    rows = [[r.path, r.group, r.n_units, *[r.coded_by.get(c, 0) for c in rep.coders],
+             _fmt(r.alpha), f"{_fmt(r.ci_low)}-{_fmt(r.ci_high)}" if r.ci_low is not None
+             else "", _fmt(r.kappa), _fmt(r.percent), r.reading.split(":")[0]]
+            for r in rep.rows]
+    if fmt == "json":
+        echo_json({"coders": rep.coders, "unit": rep.unit, "documents": rep.documents,
+                   "rollup": rep.rollup, "include_interviewer": rep.include_interviewer,
+                   "notes": rep.notes, "rows": [asdict(r) for r in rep.rows]})
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(header)
+        w.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+        return
+    intro = (f"Agreement between {', '.join(rep.coders)}; unit: {rep.unit}; "
+             f"{len(rep.documents)} documents coded by all")
+    if fmt == "md":
+        click.echo(f"{intro}\n")
+        click.echo("| " + " | ".join(header) + " |")
+        click.echo("|" + "---|" * len(header))
+        for row in rows:
+            click.echo("| " + " | ".join(str(v) for v in row) + " |")
+        return
+    click.echo(intro)
+    echo_table(header, rows)
+    for note in rep.notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo("alpha >= 0.800: reliable; 0.667-0.800: tentative conclusions only; "
+               "< 0.667: unreliable (Krippendorff)")
+
+
+@cli.group(cls=QcodeGroup)
+def review() -> None:
+    """Review disagreements and write consensus codings."""
+
+
+@review.command("list")
+@click.option("--coders", required=True, help="Coder ids, comma-separated.")
+@click.option("--code", "code_ref", required=True, help="The code to review.")
+@click.option("--unit", type=click.Choice(["turn", "sentence", "paragraph", "document"]),
+              default="turn", show_default=True, help="The unit of agreement.")
+@click.option("--all", "show_all", is_flag=True, help="Also units decided already.")
+@project_option
+@json_option
+def review_list(coders: str, code_ref: str, unit: str, show_all: bool, project: Path | None,
+                as_json: bool) -> None:
+    """Units where the coders disagree on CODE, side by side with context."""
+    from dataclasses import asdict
+
+    from qcode import services
+
+    with opened(project) as store:
+        items = services.disagreements(store, _split(coders) or [], code_ref, unit)
+    if not show_all:
+        items = [i for i in items if i.decided is None]
+    if as_json:
+        echo_json([asdict(i) for i in items])
+        return
+    for i in items:
+        who = ", ".join(f"{c}: {'yes' if v else 'no'}" for c, v in i.values.items())
+        click.echo(f"{i.document} {i.start}-{i.end}  {who}" +
+                   (f"  [decided: {i.decided}]" if i.decided else ""))
+        if i.context_before:
+            click.echo(f"    … {_excerpt(i.context_before, 90)}")
+        click.echo(f"    «{_excerpt(i.text, 240)}»")
+    click.echo(f"{len(items)} disagreements on {code_ref}. Resolve one with 'qcode review "
+               "resolve --coders ... --code ... --document D --start S --end E --decision a'")
+
+
+@review.command("resolve")
+@click.option("--coders", required=True, help="Coder ids, comma-separated (A first, then B).")
+@click.option("--code", "code_ref", required=True, help="The code reviewed.")
+@click.option("--unit", type=click.Choice(["turn", "sentence", "paragraph", "document"]),
+              default="turn", show_default=True, help="The unit of agreement.")
+@click.option("--document", required=True, help="The document of the unit.")
+@click.option("--start", type=int, required=True, help="The unit's start offset.")
+@click.option("--end", type=int, required=True, help="The unit's end offset.")
+@click.option("--decision", type=click.Choice(["a", "b", "both", "neither", "discuss"]),
+              required=True, help="Keep coder A's, B's, both, neither, or discuss later.")
+@click.option("--note", default="", help="A note on the decision (for discuss, the question).")
+@project_option
+@coder_option
+def review_resolve(coders: str, code_ref: str, unit: str, document: str, start: int, end: int,
+                   decision: str, note: str, project: Path | None, coder: str | None) -> None:
+    """Resolve one disagreement; the result is written as the 'consensus' coder's codings."""
+    from qcode import services
+    from qcode.errors import NotFound
+
+    names = _split(coders) or []
+    with opened(project) as store:
+        items = services.disagreements(store, names, code_ref, unit)
+        match = [i for i in items if i.document == document and i.start == start
+                 and i.end == end]
+        if not match:
+            raise NotFound(f"no disagreement on {code_ref} at {document} {start}-{end}",
+                           "list them with 'qcode review list'")
+        n = services.resolve_disagreement(store, match[0], decision, note, coders=names,
+                                          actor=coder)
+    click.echo(f"decided {decision}: {n} consensus codings written")
 
 
 # -- demo --------------------------------------------------------------------------------

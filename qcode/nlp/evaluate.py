@@ -50,13 +50,13 @@ def read_gold_docs(conllu_path: str | Path, nlp: Language, *, n_sents: int = 10,
                    limit: int | None = None) -> list[Any]:
     """Gold ``Doc`` objects (in ``nlp.vocab``) of a CoNLL-U file, ``n_sents`` per doc."""
     from spacy.tokens import DocBin
-    from spacy.training.converters import conllu_to_docs
+    from spacy.training.converters.conllu_to_docs import conllu_to_docs
 
     text = Path(conllu_path).read_text(encoding="utf-8")
     if limit is not None:  # cut on sentence boundaries before converting
         blocks = [b for b in text.split("\n\n") if b.strip()]
         text = "\n\n".join(blocks[: limit * n_sents]) + "\n"
-    docs = list(conllu_to_docs(text, n_sents=n_sents, no_print=True))
+    docs = list(conllu_to_docs(text, n_sents=n_sents, no_print=True))  # type: ignore[no-untyped-call]
     if limit is not None:
         docs = docs[:limit]
     return list(DocBin(docs=docs).get_docs(nlp.vocab))
@@ -87,8 +87,11 @@ def evaluate(nlp: Language, conllu_path: str | Path, *, n_sents: int = 10,
     if has["POS"]:
         out["pos"] = Scorer.score_token_attr(examples, "pos")["pos_acc"]
     if has["MORPH"]:
+        # as spaCy's morphologizer scorer: gold tokens without features count too
         out["morph"] = Scorer.score_token_attr(
-            examples, "morph", getter=lambda t, attr: t.morph.key)["morph_acc"]
+            examples, "morph",
+            getter=lambda t, attr: t.morph.key,  # type: ignore[attr-defined]
+        )["morph_acc"]
     if has["LEMMA"]:
         out["lemma"] = Scorer.score_token_attr(examples, "lemma")["lemma_acc"]
     if has["DEP"] or has["SENT_START"]:

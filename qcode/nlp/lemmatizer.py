@@ -377,8 +377,8 @@ class QcodeLemmatizer:
                 continue
             if tagged:
                 pos = token.pos_ or None
-                token.lemma_ = lemma(token.text, pos,
-                                     genitive=pos == "PROPN" and "Gen" in token.morph.get("Case"))
+                genitive = pos == "PROPN" and "Gen" in token.morph.get("Case", [])
+                token.lemma_ = lemma(token.text, pos, genitive=genitive)
             else:
                 token.lemma_ = lemma(token.text)
         return doc

@@ -44,7 +44,7 @@ class IndicatorMatcher:
         if lookup is None:
             from qcode.nlp.lemmatizer import LemmaLookup
 
-            lookup = LemmaLookup()
+            lookup = LemmaLookup.default()
         self._lookup = lookup
         extra: dict[str, set[str]] = {}
         for lemma, forms in (variants or {}).items():

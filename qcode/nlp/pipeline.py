@@ -142,8 +142,9 @@ def pipeline_id(choice: PipelineChoice, nlp: Language | None = None) -> str:
         return f"blank-nb/lemmas-{tables}"
     nlp = nlp or load_pipeline(choice)
     meta: dict[str, Any] = nlp.meta
-    return (f"{meta.get('lang', 'nb')}_{meta.get('name', choice.name)}-"
-            f"{meta.get('version', '0')}/lemmas-{tables}")
+    lang, name = str(meta.get("lang", "nb")), str(meta.get("name", choice.name))
+    full = name if name.startswith(f"{lang}_") else f"{lang}_{name}"
+    return f"{full}-{meta.get('version', '0')}/lemmas-{tables}"
 
 
 def has_entities(nlp: Language) -> bool:

@@ -382,7 +382,7 @@ class _Eval:
                              "run 'qcode nlp annotate' first")
         from qcode.nlp.lemmatizer import LemmaLookup
 
-        wanted = {value.lower()} | {r.lower() for r in LemmaLookup().readings(value)}
+        wanted = {value.lower()} | {r.lower() for r in LemmaLookup.default().readings(value)}
         out: list[Span] = []
         for doc, data in tokens:
             arrays = json.loads(data)

@@ -81,3 +81,59 @@ class NlpRepo(StoreBase):
             "SELECT d.name, n.pipeline, n.tier, n.tokens, n.sentences, n.annotated_at "
             "FROM nlp_documents n JOIN documents d ON d.id = n.document_id "
             "WHERE d.superseded_by IS NULL ORDER BY d.name")]
+
+
+class SuggestionRepo(StoreBase):
+    """SQL for stored suggestions (proposals, never codings until accepted)."""
+
+    _COLUMNS = ('s.id, s.document_id, d.name, s.start, s."end", s.code_id, s.score, s.reason, '
+                "s.method, s.pipeline, s.status, s.created_at, s.decided_by, s.decided_at, "
+                "s.coding_id")
+
+    def replace_pending(self, document_id: int, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Drop a document's pending suggestions and store new ones; returns their ids."""
+        self._require_transaction()
+        self.conn.execute("DELETE FROM suggestions WHERE document_id = ? AND status = "
+                          "'pending'", (document_id,))
+        ids = []
+        for start, end, code, score, reason, method, pipeline in rows:
+            cur = self.conn.execute(
+                'INSERT INTO suggestions (document_id, start, "end", code_id, score, reason, '
+                "method, pipeline, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                "'pending', ?)",
+                (document_id, start, end, code, score, reason, method, pipeline, utc_now()))
+            ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def decided(self, document_id: int) -> set[tuple[int, int, str]]:
+        """(start, end, code) of suggestions already accepted or rejected in a document."""
+        return {(r[0], r[1], r[2]) for r in self.conn.execute(
+            'SELECT start, "end", code_id FROM suggestions WHERE document_id = ? '
+            "AND status <> 'pending'", (document_id,))}
+
+    def suggestions(self, *, document_id: int | None = None, status: str | None = None,
+                    ids: Sequence[int] | None = None) -> list[tuple[Any, ...]]:
+        """Stored suggestions (see ``_COLUMNS``), best first within each document."""
+        where: list[str] = []
+        params: list[Any] = []
+        if document_id is not None:
+            where.append("s.document_id = ?")
+            params.append(document_id)
+        if status is not None:
+            where.append("s.status = ?")
+            params.append(status)
+        if ids is not None:
+            where.append(f"s.id IN ({', '.join('?' for _ in ids)})")
+            params.extend(ids)
+        sql = (f"SELECT {self._COLUMNS} FROM suggestions s JOIN documents d ON "
+               "d.id = s.document_id" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY d.name, s.start, s.score DESC")
+        return self.conn.execute(sql, params).fetchall()
+
+    def decide_suggestion(self, suggestion_id: int, status: str, coder: str,
+                          coding_id: int | None) -> None:
+        """Mark a suggestion accepted or rejected (inside a transaction)."""
+        self._require_transaction()
+        self.conn.execute(
+            "UPDATE suggestions SET status = ?, decided_by = ?, decided_at = ?, coding_id = ? "
+            "WHERE id = ?", (status, coder, utc_now(), coding_id, suggestion_id))

@@ -29,7 +29,7 @@ from qcode.models import (
 from qcode.store.base import StoreBase
 from qcode.store.coding import CodingRepo
 from qcode.store.db import backup_to, open_database, timestamped_backup, utc_now
-from qcode.store.nlp import NlpRepo
+from qcode.store.nlp import NlpRepo, SuggestionRepo
 from qcode.store.query import QueryRepo
 
 
@@ -70,7 +70,7 @@ def _from_sql(value: Any, kind: str) -> AttributeValue:
     return value  # type: ignore[no-any-return]
 
 
-class Store(CodingRepo, NlpRepo, QueryRepo, StoreBase):
+class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, StoreBase):
     """One open project file."""
 
     # -- documents -------------------------------------------------------------------

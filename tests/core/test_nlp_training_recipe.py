@@ -31,9 +31,20 @@ def _script(name: str) -> ModuleType:
     return module
 
 
-def test_split_matches_the_ud_readme() -> None:
-    convert = _script("convert_norne")
-    by_split, files = convert.split_files(NORNE)
+@pytest.fixture(scope="module")
+def convert() -> ModuleType:
+    return _script("convert_norne")
+
+
+@pytest.fixture(scope="module")
+def split(convert: ModuleType) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    result: tuple[dict[str, Any], dict[str, list[str]]] = convert.split_files(NORNE)
+    return result
+
+
+def test_split_matches_the_ud_readme(split: tuple[dict[str, Any], dict[str, list[str]]]
+                                     ) -> None:
+    by_split, files = split
     assert {s: len(files[s]) for s in ("train", "dev", "test")} == {
         "train": 180, "dev": 26, "test": 26}
     assert {s: len(by_split[s]) for s in ("train", "dev", "test")} == {
@@ -41,9 +52,9 @@ def test_split_matches_the_ud_readme() -> None:
     assert not set(files["train"]) & (set(files["dev"]) | set(files["test"]))
 
 
-def test_conllu_output_keeps_entities_and_renamed_labels() -> None:
-    convert = _script("convert_norne")
-    by_split, _ = convert.split_files(NORNE)
+def test_conllu_output_keeps_entities_and_renamed_labels(
+        convert: ModuleType, split: tuple[dict[str, Any], dict[str, list[str]]]) -> None:
+    by_split, _ = split
     sent = next(s for s in by_split["train"] if any(t.name != "O" for t in s.toks))
     for tok in sent.toks:
         tok.upos, tok.ufeats = "X", "_"
@@ -55,8 +66,7 @@ def test_conllu_output_keeps_entities_and_renamed_labels() -> None:
     assert not {r[7] for r in rows} & {"SUBJ", "DOBJ", "IOBJ", "APP", "PUTFYLL", "KOORD"}
 
 
-def test_missing_norne_fails_clearly(tmp_path: Path) -> None:
-    convert = _script("convert_norne")
+def test_missing_norne_fails_clearly(convert: ModuleType, tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="NorNE data not found"):
         convert.check_norne(tmp_path / "nowhere")
 

@@ -1,0 +1,329 @@
+"""Code suggestions in a project: propose, list, accept, reject; and their evaluation."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qcode.errors import InputError
+from qcode.models import INTERVIEWER_ROLE, CodeInfo
+from qcode.store import Store
+
+SUGGEST_UNITS = ("sentence", "turn")
+DEFAULT_MIN_SCORE = 0.35
+MAX_PER_UNIT = 3
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A stored proposal: a code for a span, with why and how."""
+
+    id: int
+    document: str
+    start: int
+    end: int
+    code: str
+    score: float
+    reason: str
+    method: str
+    pipeline: str
+    status: str
+    text: str = ""
+    path: str = ""
+    top: str = ""
+
+
+def _targets(store: Store, codes: Sequence[str] | None) -> list[Any]:
+    from qcode.nlp.suggest import Target
+    from qcode.services.coding import resolve_code
+
+    all_codes = store.codes()
+    by_id = {c.id: c for c in all_codes}
+    children: dict[str, list[str]] = defaultdict(list)
+    for c in all_codes:
+        if c.parent_id:
+            children[c.parent_id].append(c.id)
+
+    def family(code_id: str) -> list[str]:
+        out, stack = [code_id], list(children.get(code_id, []))
+        while stack:
+            cid = stack.pop()
+            out.append(cid)
+            stack.extend(children.get(cid, []))
+        return out
+
+    def profile(ids: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+        parts, indicators = [], []
+        for cid in ids:
+            c = by_id[cid]
+            parts += [c.name, c.definition, c.when_to_use, c.example, " ".join(c.indicators)]
+            indicators += list(c.indicators)
+        return "\n".join(parts), tuple(dict.fromkeys(indicators))
+
+    if codes:
+        chosen = [resolve_code(store, c).id for c in codes]
+    else:
+        chosen = [c.id for c in all_codes if not children.get(c.id)]
+    if not chosen:
+        raise InputError("no codes to suggest", "load a codebook first: qcode codebook load")
+    targets = []
+    for cid in chosen:
+        fam = family(cid) if codes else [cid]
+        text, indicators = profile(fam)
+        targets.append(Target(cid, tuple(fam), text, indicators))
+    return targets
+
+
+def _units(store: Store, doc: Any, unit: str, include_interviewer: bool) -> list[Any]:
+    from qcode.nlp.suggest import Unit
+
+    tokens = store.turn_tokens(doc.id)
+    turns = {t.id: t for t in store.turns(doc.id)}
+    out = []
+    if unit == "turn":
+        for t in turns.values():
+            if t.id in tokens and (include_interviewer or t.role != INTERVIEWER_ROLE) \
+                    and t.end > t.start:
+                out.append(Unit(doc.id, t.id, t.start, t.end, doc.text, tokens[t.id]))
+    else:
+        for turn_id, start, end in store.sentences(doc.id):
+            owner = turns.get(turn_id)
+            if owner is None or turn_id not in tokens:
+                continue
+            if not include_interviewer and owner.role == INTERVIEWER_ROLE:
+                continue
+            out.append(Unit(doc.id, turn_id, start, end, doc.text, tokens[turn_id]))
+    return out
+
+
+def _examples(store: Store, targets: Sequence[Any], exclude_documents: set[int],
+              coder: str | None) -> dict[str, list[list[str]]]:
+    """Content lemmas of coded excerpts per target (from annotated documents)."""
+    import bisect
+
+    from qcode.nlp.suggest import content_lemmas
+
+    owner = {c: t.code_id for t in targets for c in t.family}
+    out: dict[str, list[list[str]]] = defaultdict(list)
+    cache: dict[int, dict[int, Any]] = {}
+    turns_cache: dict[int, list[Any]] = {}
+    for k in store.codings(coder_id=coder):
+        target = owner.get(k.code_id)
+        if target is None or k.document_id in exclude_documents:
+            continue
+        if k.document_id not in cache:
+            cache[k.document_id] = store.turn_tokens(k.document_id)
+            turns_cache[k.document_id] = store.turns(k.document_id)
+        lemmas: list[str] = []
+        for t in turns_cache[k.document_id]:
+            if t.end <= k.start or t.start >= k.end or t.id not in cache[k.document_id]:
+                continue
+            arrays = cache[k.document_id][t.id]
+            lo = bisect.bisect_left(arrays["start"], k.start)
+            hi = bisect.bisect_left(arrays["start"], k.end)
+            lemmas += content_lemmas(arrays, lo, hi)
+        if lemmas:
+            out[target].append(lemmas)
+    return out
+
+
+def _training(store: Store, targets: Sequence[Any], unit: str, exclude: set[int],
+              coder: str | None) -> tuple[list[Any], dict[str, set[int]]]:
+    """Units of coded documents (other than ``exclude``) labelled by overlapping codings."""
+    owner = {c: t.code_id for t in targets for c in t.family}
+    units: list[Any] = []
+    labels: dict[str, set[int]] = defaultdict(set)
+    coded_docs = sorted({k.document_id for k in store.codings(coder_id=coder)} - exclude)
+    for doc_id in coded_docs:
+        doc = store.document(doc_id)
+        if doc_id not in store.annotated():
+            continue
+        doc_units = _units(store, doc, unit, False)
+        codings = [k for k in store.codings(document_id=doc_id, coder_id=coder)
+                   if k.code_id in owner]
+        for u in doc_units:
+            i = len(units)
+            units.append(u)
+            for k in codings:
+                if u.start < k.end and u.end > k.start:
+                    labels[owner[k.code_id]].add(i)
+    return units, labels
+
+
+def propose(store: Store, targets: Sequence[Any], units: Sequence[Any],
+            examples: dict[str, list[list[str]]], *, variants: dict[str, list[str]] | None = None,
+            min_score: float = DEFAULT_MIN_SCORE, per_unit: int = MAX_PER_UNIT,
+            training: tuple[list[Any], dict[str, set[int]]] | None = None) -> list[Any]:
+    """Score units and keep the best proposals (no storing; used by suggest and evaluate)."""
+    from qcode.nlp.suggest import Suggester
+
+    train_units = training[0] if training else []
+    suggester = Suggester(targets, [*units, *train_units], examples, variants=variants)
+    if training:
+        suggester.train(*training)
+    out = []
+    for u in units:
+        kept = [p for p in suggester.score(u) if p.score >= min_score][:per_unit]
+        out.extend(kept)
+    return out
+
+
+def suggest(store: Store, *, documents: Sequence[str] | None = None, unit: str = "sentence",
+            codes: Sequence[str] | None = None, min_score: float = DEFAULT_MIN_SCORE,
+            coder: str | None = None, include_interviewer: bool = False) -> list[Suggestion]:
+    """Propose codes for units of the documents (annotating first if needed) and store them.
+
+    Nothing is coded: proposals wait for accept or reject. A span and code once
+    rejected (or accepted) is never proposed again; spans the coder already coded
+    with the code are left out.
+    """
+    from qcode.nlp.pipeline import choose_pipeline, pipeline_id
+    from qcode.services.nlp import annotate_documents
+
+    if unit not in SUGGEST_UNITS:
+        raise InputError(f"unknown unit {unit!r}", f"use one of {', '.join(SUGGEST_UNITS)}")
+    docs = [store.document(d) for d in documents] if documents else \
+        [store.document(d.id) for d in store.documents()]
+    annotate_documents(store, [d.name for d in docs])
+    choice = choose_pipeline()
+    pid = pipeline_id(choice)
+    targets = _targets(store, codes)
+    variants = store.get_setting("lemma_variants", {})
+    examples = _examples(store, targets, set(), None)
+    training = _training(store, targets, unit, set(), None)
+    family = {t.code_id: set(t.family) for t in targets}
+    stored_ids: list[int] = []
+    for doc in docs:
+        units = _units(store, doc, unit, include_interviewer)
+        proposals = propose(store, targets, units, examples, variants=variants,
+                            min_score=min_score, training=training)
+        decided = store.decided(doc.id)
+        mine = store.codings(document_id=doc.id, coder_id=coder) if coder else []
+        rows = []
+        for p in proposals:
+            if (p.start, p.end, p.code_id) in decided:
+                continue
+            if any(k.code_id in family[p.code_id] and k.start < p.end and k.end > p.start
+                   for k in mine):
+                continue
+            rows.append((p.start, p.end, p.code_id, p.score, p.reason, p.method, pid))
+        with store.transaction():
+            stored_ids += store.replace_pending(doc.id, rows)
+    return list_suggestions(store, ids=stored_ids)
+
+
+def list_suggestions(store: Store, *, document: str | None = None, status: str | None = None,
+                     ids: Sequence[int] | None = None) -> list[Suggestion]:
+    """Stored suggestions with their text and code path."""
+    doc_id = store.document(document).id if document else None
+    codes = {c.id: c for c in store.codes()}
+    texts: dict[int, str] = {}
+    out = []
+    for r in store.suggestions(document_id=doc_id, status=status, ids=ids):
+        if r[1] not in texts:
+            texts[r[1]] = store.document(r[1]).text
+        info: CodeInfo | None = codes.get(r[5])
+        path = info.path if info else r[5]
+        out.append(Suggestion(id=r[0], document=r[2], start=r[3], end=r[4], code=r[5],
+                              score=r[6], reason=r[7], method=r[8], pipeline=r[9],
+                              status=r[10], text=texts[r[1]][r[3]:r[4]], path=path,
+                              top=path.split("/")[0]))
+    return out
+
+
+def accept_suggestions(store: Store, ids: Sequence[int], coder: str | None) -> list[int]:
+    """Accept suggestions: each becomes a coding of the active coder (one undoable step)."""
+    from qcode.services.coding import SpanRequest, apply_codings, resolve_coder
+
+    who = resolve_coder(store, coder)
+    found = list_suggestions(store, ids=list(ids))
+    missing = set(ids) - {s.id for s in found}
+    if missing:
+        raise InputError(f"no suggestion {sorted(missing)[0]}", "list them with 'qcode suggest "
+                         "list'")
+    pending = [s for s in found if s.status == "pending"]
+    if not pending:
+        raise InputError("these suggestions were decided already", "see 'qcode suggest list'")
+    codings = apply_codings(store, [SpanRequest(document=s.document, code=s.code, start=s.start,
+                                                end=s.end, memo=f"suggestion {s.id}: {s.reason}")
+                                    for s in pending], who.id, kind="suggestion.accept")
+    with store.transaction():
+        for s, c in zip(pending, codings, strict=True):
+            store.decide_suggestion(s.id, "accepted", who.id, c.id)
+    return [c.id for c in codings]
+
+
+def reject_suggestions(store: Store, ids: Sequence[int], coder: str | None) -> int:
+    """Reject suggestions: never proposed again for the same span and code."""
+    from qcode.services.coding import resolve_coder
+
+    who = resolve_coder(store, coder)
+    found = [s for s in list_suggestions(store, ids=list(ids)) if s.status == "pending"]
+    with store.transaction():
+        for s in found:
+            store.decide_suggestion(s.id, "rejected", who.id, None)
+        store.record_event(who.id, "suggestion.reject", {"ids": [s.id for s in found]})
+    return len(found)
+
+
+# -- evaluation ----------------------------------------------------------------------
+
+
+def evaluate_suggestions(store: Store, *, gold_coder: str, unit: str = "sentence",
+                         codes: Sequence[str] | None = None, warm: bool = False,
+                         thresholds: Sequence[float] = (DEFAULT_MIN_SCORE,),
+                         kinds: Sequence[str] = ("interview", "focus_group", "survey")
+                         ) -> dict[str, Any]:
+    """Precision, recall and F1 per target code against a coder's codings, at unit level.
+
+    Cold: only the codebook. Warm: also the gold coder's codings on the other
+    documents (leave one document out).
+    """
+    from qcode.services.nlp import annotate_documents
+
+    docs = [store.document(d.id) for d in store.documents() if d.kind in kinds]
+    annotate_documents(store, [d.name for d in docs])
+    targets = _targets(store, codes or ["samarbeid", "praksislogikker", "prestisje"])
+    owner = {c: t.code_id for t in targets for c in t.family}
+    counts = {t.code_id: {th: [0, 0, 0] for th in thresholds} for t in targets}  # tp fp fn
+    base = {t.code_id: 0 for t in targets}
+    n_units = 0
+    for doc in docs:
+        units = _units(store, doc, unit, False)
+        n_units += len(units)
+        examples = _examples(store, targets, {doc.id}, gold_coder) if warm else {}
+        training = _training(store, targets, unit, {doc.id}, gold_coder) if warm else None
+        proposals = propose(store, targets, units, examples, min_score=min(thresholds),
+                            per_unit=len(targets), training=training)
+        gold = defaultdict(set)
+        for k in store.codings(document_id=doc.id, coder_id=gold_coder):
+            t = owner.get(k.code_id)
+            if t is None:
+                continue
+            for i, u in enumerate(units):
+                if u.start < k.end and u.end > k.start:
+                    gold[t].add(i)
+        index = {(u.start, u.end): i for i, u in enumerate(units)}
+        for t in targets:
+            base[t.code_id] += len(gold[t.code_id])
+            for th in thresholds:
+                predicted = {index[(p.start, p.end)] for p in proposals
+                             if p.code_id == t.code_id and p.score >= th}
+                c = counts[t.code_id][th]
+                c[0] += len(predicted & gold[t.code_id])
+                c[1] += len(predicted - gold[t.code_id])
+                c[2] += len(gold[t.code_id] - predicted)
+    result: dict[str, Any] = {"unit": unit, "units": n_units, "warm": warm,
+                              "gold_coder": gold_coder, "codes": {}}
+    for code, by_th in counts.items():
+        result["codes"][code] = {}
+        for th, (tp, fp, fn) in by_th.items():
+            p = tp / (tp + fp) if tp + fp else 0.0
+            r = tp / (tp + fn) if tp + fn else 0.0
+            f = 2 * p * r / (p + r) if p + r else 0.0
+            result["codes"][code][str(th)] = {"precision": round(p, 3), "recall": round(r, 3),
+                                              "f1": round(f, 3), "tp": tp, "fp": fp, "fn": fn,
+                                              "gold_units": base[code]}
+    return result
