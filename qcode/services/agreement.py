@@ -90,6 +90,8 @@ def _units(store: Store, doc: Any, unit: str, include_interviewer: bool) -> list
     """(start, end, role) of the units of one document."""
     turns = [t for t in store.turns(doc.id) if t.end > t.start
              and (include_interviewer or t.role != INTERVIEWER_ROLE)]
+    if any(t.speaker for t in turns):  # a transcript: its header is not talk
+        turns = [t for t in turns if t.speaker]
     if unit == "document":
         return [(0, len(doc.text), None)] if turns else []
     if unit == "turn":

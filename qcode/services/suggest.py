@@ -81,6 +81,8 @@ def _units(store: Store, doc: Any, unit: str, include_interviewer: bool) -> list
 
     tokens = store.turn_tokens(doc.id)
     turns = {t.id: t for t in store.turns(doc.id)}
+    if any(t.speaker for t in turns.values()):  # a transcript: its header is not talk
+        turns = {i: t for i, t in turns.items() if t.speaker}
     out = []
     if unit == "turn":
         for t in turns.values():

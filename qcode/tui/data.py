@@ -1,0 +1,102 @@
+"""Read models the screens build from ``qcode.services``.
+
+A few listings have no service yet (coders, code counts, saved queries); each
+helper here prefers the service when it exists and otherwise reads the one
+public ``Store`` method the CLI uses for the same listing, so the TUI and the
+CLI show the same numbers. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qcode import services
+from qcode.models import INTERVIEWER_ROLE, Coder, Coding, Turn
+from qcode.store import Store
+
+
+def list_coders(store: Store) -> list[Coder]:
+    """The project's coders."""
+    service = getattr(services, "list_coders", None)
+    if service is not None:
+        found = service(store)
+        return [c if isinstance(c, Coder) else Coder(c["id"], c.get("name", c["id"]))
+                for c in found]
+    return store.coders()
+
+
+def code_stats(store: Store) -> dict[str, tuple[int, int]]:
+    """Per code id: (codings, informants covered), as ``qcode codebook show`` counts them."""
+    service = getattr(services, "code_stats", None)
+    if service is not None:
+        return dict(service(store))
+    return store.code_stats()
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A named query."""
+
+    name: str
+    query: str
+
+
+def saved_queries(store: Store) -> list[SavedQuery]:
+    """Saved queries by name."""
+    service = getattr(services, "list_saved_queries", None)
+    rows: Sequence[Any] = service(store) if service is not None else store.saved_queries()
+    out = []
+    for r in rows:
+        if isinstance(r, dict):
+            out.append(SavedQuery(str(r["name"]), str(r["query"])))
+        else:
+            out.append(SavedQuery(str(r[0]), str(r[1])))
+    return out
+
+
+def codable_turns(turns: Sequence[Turn]) -> list[Turn]:
+    """Turns worth coding: not the interviewer's, not empty."""
+    return [t for t in turns if t.role != INTERVIEWER_ROLE and t.end > t.start]
+
+
+def turns_coded(turns: Sequence[Turn], codings: Sequence[Coding]) -> int:
+    """How many of ``turns`` overlap at least one of ``codings``."""
+    spans = sorted((k.start, k.end) for k in codings)
+    n = 0
+    for t in turns:
+        if any(s < t.end and e > t.start for s, e in spans):
+            n += 1
+    return n
+
+
+def coding_progress(store: Store) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per document name and coder: (turns coded, codable turns)."""
+    by_doc: dict[str, dict[str, list[Coding]]] = defaultdict(lambda: defaultdict(list))
+    for k in services.list_codings(store):
+        by_doc[k.document][k.coder_id].append(k)
+    out: dict[str, dict[str, tuple[int, int]]] = {}
+    for summary in services.list_documents(store):
+        name = summary.document.name
+        coders = by_doc.get(name)
+        if not coders:
+            out[name] = {}
+            continue
+        _doc, turns = services.get_document(store, name)
+        codable = codable_turns(turns)
+        out[name] = {coder: (turns_coded(codable, ks), len(codable))
+                     for coder, ks in sorted(coders.items())}
+    return out
+
+
+def short_progress(stats: dict[str, tuple[int, int]]) -> str:
+    """``coder-a 80% · coder-b 45%`` for a table cell."""
+    if not stats:
+        return "–"
+    parts = []
+    for coder, (done, total) in stats.items():
+        pct = round(100 * done / total) if total else 0
+        parts.append(f"{coder} {pct}%")
+    return " · ".join(parts)
