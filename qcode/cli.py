@@ -236,7 +236,7 @@ def import_(paths: tuple[Path, ...], project: Path | None, attributes: Path | No
             speaker_patterns: tuple[str, ...], kind: str | None, survey_mode: str,
             id_column: str | None, text_columns: tuple[str, ...], sheet: str | None,
             max_mb: float | None, dry_run: bool, coder: str | None, as_json: bool) -> None:
-    """Import files or folders (.txt .md .docx .odt .pdf .vtt .srt .csv .xlsx).
+    """Import files or folders (.txt .md .docx .odt .pdf .vtt .srt .csv .xlsx), or a .qdpx.
 
     Each file is imported whole or not at all. Re-importing an unchanged file
     does nothing; a changed file becomes a new version. Exit code 1 if any
@@ -252,6 +252,20 @@ def import_(paths: tuple[Path, ...], project: Path | None, attributes: Path | No
             raise InputError(f"--attribute-type {item!r}: expected NAME=text|number|date",
                              "for example --attribute-type age=number")
         types[name] = kind_name
+    refi = [p for p in paths if p.suffix.lower() == ".qdpx"]
+    if refi:
+        if len(refi) != len(paths):
+            raise InputError("import a .qdpx project on its own",
+                             "run 'qcode import FILE.qdpx' separately from other files")
+        from qcode.refi_project import import_qdpx
+
+        with opened(project) as store:
+            for path in refi:
+                if not dry_run:
+                    services.backup_before(store, "qdpx-import")
+                for line in import_qdpx(store, path, actor=coder, dry_run=dry_run).lines():
+                    click.echo(line)
+        return
     with opened(project) as store:
         options = services.import_options(
             store, speaker_patterns=speaker_patterns, survey_mode=survey_mode,  # type: ignore[arg-type]
@@ -904,8 +918,10 @@ def code_list(document: str | None, code_ref: str | None, coder_id: str | None,
     from qcode import services
 
     with opened(project) as store:
+        from qcode.config import configured_coder
+
         codings = services.list_codings(store, document=document, code=code_ref,
-                                        coder=coder_id)
+                                        coder=coder_id, blind_for=configured_coder() or "")
     if as_json:
         echo_json([_coding_json(c) for c in codings])
         return
@@ -1262,6 +1278,8 @@ def query(expression: str, unit: str, context: int, with_interviewer: bool, cove
         if save_as:
             services.save_query(store, save_as, expression)
     coverage = "; ".join(c.sentence() for c in result.coverage)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     if fmt == "json":
         echo_json({"query": result.query, "unit": result.unit,
                    "hits": [_hit_json(h) for h in result.hits],
@@ -1852,6 +1870,7 @@ def agree(coders: str, unit: str, codes: str | None, no_rollup: bool, by: str | 
                                          bootstrap=bootstrap)
         if save_as:
             services.save_agreement_report(store, save_as, rep)
+        services.mark_agreement_computed(store, rep.coders)
     header = ["code", "group", "units", *[f"coded {c}" for c in rep.coders], "alpha",
               "95% CI", "kappa", "% agree", "reading"]
     rows = [[r.path, r.group, r.n_units, *[r.coded_by.get(c, 0) for c in rep.coders],
@@ -1955,6 +1974,104 @@ def review_resolve(coders: str, code_ref: str, unit: str, document: str, start: 
         n = services.resolve_disagreement(store, match[0], decision, note, coders=names,
                                           actor=coder)
     click.echo(f"decided {decision}: {n} consensus codings written")
+
+
+# -- team work ---------------------------------------------------------------------------
+
+
+@cli.group(cls=QcodeGroup)
+def bundle() -> None:
+    """Coder bundles: send your codings to the master project and merge them safely."""
+
+
+@bundle.command("export")
+@click.argument("out", type=click.Path(path_type=Path))
+@project_option
+@coder_option
+def bundle_export(out: Path, project: Path | None, coder: str | None) -> None:
+    """Write the active coder's codings, memos and codebook revisions to OUT (a .zip)."""
+    from qcode import services
+
+    with opened(project) as store:
+        who = services.resolve_coder(store, coder, create=False)
+        info = services.export_bundle(store, who.id, out)
+    click.echo(f"Wrote {info.path}: {info.codings} codings, {info.memos} memos on "
+               f"{info.documents} documents by {info.coder} (sha256 {info.sha256[:12]}…)")
+
+
+@bundle.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@project_option
+@coder_option
+@json_option
+def bundle_import(files: tuple[Path, ...], dry_run: bool, project: Path | None,
+                  coder: str | None, as_json: bool) -> None:
+    """Merge coder bundles: documents matched by content hash, codes by id; all or nothing."""
+    from dataclasses import asdict
+
+    from qcode import services
+
+    conflicts = False
+    reports = []
+    with opened(project) as store:
+        for path in files:
+            if not dry_run:
+                services.backup_before(store, "bundle-import")
+            report = services.import_bundle(store, path, actor=coder, dry_run=dry_run)
+            conflicts = conflicts or bool(report.conflicts)
+            reports.append(report)
+    if as_json:
+        echo_json([{**asdict(r), "applied": r.applied, "changed": r.changed} for r in reports])
+    else:
+        for r in reports:
+            for line in r.lines():
+                click.echo(line)
+    if conflicts:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("state", required=False, type=click.Choice(["on", "off"]))
+@project_option
+@coder_option
+def blind(state: str | None, project: Path | None, coder: str | None) -> None:
+    """Blind coding: hide other coders' codings until agreement is computed."""
+    from qcode import services
+    from qcode.config import configured_coder
+
+    with opened(project) as store:
+        if state is not None:
+            services.set_blind(store, state == "on", actor=coder)
+        on = services.is_blind(store)
+        visible = services.visible_coders(store, coder or configured_coder())
+    click.echo(f"blind coding {'on' if on else 'off'}; visible coders: "
+               f"{', '.join(visible) or '(none: set your coder id)'}")
+
+
+@export_group.command("qdpx")
+@click.argument("out", type=click.Path(path_type=Path))
+@project_option
+def export_qdpx_cmd(out: Path, project: Path | None) -> None:
+    """Export the project as REFI-QDA (.qdpx) for NVivo, MAXQDA, ATLAS.ti, QualCoder."""
+    from qcode.refi_project import export_qdpx
+
+    with opened(project) as store:
+        info = export_qdpx(store, out)
+    click.echo(f"Wrote {out}")
+    for note in getattr(info, "left_out", []) or []:
+        click.echo(f"  left out: {note}", err=True)
+
+
+@export_group.command("bundle")
+@click.argument("out", type=click.Path(path_type=Path))
+@project_option
+@coder_option
+@click.pass_context
+def export_bundle_cmd(ctx: click.Context, out: Path, project: Path | None,
+                      coder: str | None) -> None:
+    """Same as 'qcode bundle export'."""
+    ctx.invoke(bundle_export, out=out, project=project, coder=coder)
 
 
 # -- demo --------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
 DEFAULT_COLOR = "#888888"
 MAX_DEPTH = 32
+MAX_CODEBOOK_BYTES = 10 * 2**20
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class _Checker:
     file: str
     problems: list[Problem] = field(default_factory=list)
     seen_ids: dict[str, int] = field(default_factory=dict)
+    visited: set[int] = field(default_factory=set)  # code nodes (aliases share them)
 
     def error(self, node: Any, fld: str, message: str) -> None:
         self.problems.append(Problem(self.file, _line(node), fld, message))
@@ -176,6 +178,10 @@ def _code(checker: _Checker, node: Any, path: list[int], depth: int) -> Code | N
     if id(node) in path:
         checker.error(node, "children", "a code contains itself (cycle through a YAML alias)")
         return None
+    if id(node) in checker.visited:  # an alias repeated: each code is walked once
+        checker.error(node, "children", "the same code appears twice (through a YAML alias)")
+        return None
+    checker.visited.add(id(node))
     if depth > MAX_DEPTH:
         checker.error(node, "children", f"nested deeper than {MAX_DEPTH} levels")
         return None
@@ -239,6 +245,8 @@ def parse_codebook(text: str, file: str = "<codebook>") -> tuple[Codebook | None
     checker = _Checker(file)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        return None, [Problem(file, 0, "yaml", "nested too deeply to be a codebook")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = int(mark.line) + 1 if mark is not None else 0
@@ -248,6 +256,8 @@ def parse_codebook(text: str, file: str = "<codebook>") -> tuple[Codebook | None
         return None, [Problem(file, 0, "file", "is empty")]
     fields = _mapping(checker, root, CODEBOOK_FIELDS, "codebook")
     if not fields:
+        if not checker.problems:  # an empty mapping: {}
+            checker.error(root, "codebook", "has no fields (it needs a name and codes)")
         return None, checker.problems
     name = _scalar(checker, fields.get("name"), "name", required=True)
     if "name" not in fields:
@@ -280,6 +290,10 @@ def read_codebook_file(path: Path) -> tuple[Codebook | None, list[Problem]]:
     from qcode.ingest.hygiene import clean_text
 
     try:
+        size = path.stat().st_size
+        if size > MAX_CODEBOOK_BYTES:  # refused before reading
+            return None, [Problem(str(path), 0, "file", f"is {size / 2**20:.1f} MiB; a "
+                                  f"codebook is at most {MAX_CODEBOOK_BYTES // 2**20} MiB")]
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(str(path), 0, "file", f"cannot be read: {exc.strerror}")]

@@ -16,6 +16,16 @@ reach a user as a traceback.
 
 from __future__ import annotations
 
+import unicodedata
+
+
+def _flat(text: str) -> str:
+    """Escape line breaks and other control characters (a file name may hold them)."""
+    if all(c.isprintable() or c == " " for c in text):
+        return text
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+                   for c in text)
+
 
 class QcodeError(Exception):
     """A user-facing error with a one-line message and a hint for the fix."""
@@ -30,8 +40,8 @@ class QcodeError(Exception):
     def one_line(self) -> str:
         """The message and hint on one line, as the CLI prints them."""
         if self.hint:
-            return f"{self.message} ({self.hint})"
-        return self.message
+            return _flat(f"{self.message} ({self.hint})")
+        return _flat(self.message)
 
 
 class ProjectError(QcodeError):
@@ -72,7 +82,7 @@ class QueryError(InputError):
     def one_line(self) -> str:
         """Message, position and hint on one line."""
         base = f"{self.message} at position {self.position + 1}"
-        return f"{base} ({self.hint})" if self.hint else base
+        return _flat(f"{base} ({self.hint})" if self.hint else base)
 
 
 class NotFound(QcodeError):

@@ -76,11 +76,19 @@ class AttributeTable:
     roles: Mapping[str, str]
 
 
+MAX_TABLE_BYTES = 20 * 2**20
+
+
 def read_attribute_table(
     path: Path, overrides: Mapping[str, AttributeType] | None = None
 ) -> AttributeTable:
     """Read a sidecar CSV/XLSX: the first column (or one named informant/document) is the key."""
     try:
+        size = path.stat().st_size
+        if size > MAX_TABLE_BYTES:  # refused before reading: a sidecar is small
+            raise IngestError(str(path), f"too large for an attribute table ({size / 2**20:.1f} "
+                              f"MiB; the limit is {MAX_TABLE_BYTES // 2**20} MiB)",
+                              "keep one row per key and only the attribute columns")
         raw = path.read_bytes()
     except OSError as exc:
         raise IngestError(str(path), f"cannot be read: {exc.strerror}", "check the path") from exc

@@ -63,6 +63,9 @@ if TYPE_CHECKING:  # pragma: no cover
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TREEBANK_FILE = DATA_DIR / "lemmas-treebank.json.gz"
 ORDBANK_FILE = DATA_DIR / "lemmas-ordbank.json.gz"
+# Identifies the packaged tables plus lookup rules; bump when either changes, so stored
+# annotations can tell which lemmatiser produced them.
+TABLES_VERSION = "1"
 TREEBANK_FORMAT = "qcode-lemmas-treebank/1"
 ORDBANK_FORMAT = "qcode-lemmas-ordbank/1"
 
@@ -135,8 +138,18 @@ class LemmaLookup:
         self._treebank: dict[str, TreebankEntry] | None = None
         self._ordbank: dict[str, dict[str, tuple[str, ...]]] | None = None
         self._lock = threading.Lock()
+        self._cache_size = cache_size
         self._cached_lemma: Callable[[str, str | None, bool], str] = lru_cache(cache_size)(
             self._lemma)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # for multiprocessing with the spawn start method: tables and cache reload lazily
+        return {"treebank_path": self.treebank_path, "ordbank_path": self.ordbank_path,
+                "cache_size": self._cache_size}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["treebank_path"], state["ordbank_path"],  # type: ignore[misc]
+                      cache_size=state["cache_size"])
 
     @classmethod
     def default(cls) -> LemmaLookup:
@@ -305,20 +318,34 @@ class LemmaLookup:
         return found
 
     def _compound_lemma(self, form: str, upos: str | None) -> str | None:
-        """jobbspesialistene -> jobbspesialist: the longest known last part is lemmatised."""
+        """jobbspesialistene -> jobbspesialist: the longest known last part is lemmatised.
+
+        A capitalised form (a name, or a sentence-initial word) is split only when its
+        first part is a known word too (optionally + linking s/e: ``samarbeids-``), so
+        names such as ``Orheim`` are not taken apart.
+        """
         tables = COMPOUND_TABLES.get(upos)
         if not tables or len(form) < MIN_PREFIX + MIN_SUFFIX:
             return None
         low = form.lower()
         prefix_case = form if (upos == "PROPN" or not _is_titlecase(form)) else low
+        check_prefix = form[:1].isupper()
         ordbank = self.ordbank
         for i in range(MIN_PREFIX, len(low) - MIN_SUFFIX + 1):
             part = low[i:]
             for pos in tables:
                 lemmas = ordbank[pos].get(part)
-                if lemmas is not None:
-                    return prefix_case[:i] + lemmas[0]
+                if lemmas is None or (check_prefix and not self._known_word(low[:i])):
+                    continue
+                return prefix_case[:i] + lemmas[0]
         return None
+
+    def _known_word(self, word: str) -> bool:
+        """Whether ``word`` (or ``word`` minus a linking s/e) is in any table."""
+        candidates = [word, word[:-1]] if len(word) > 3 and word[-1] in "se" else [word]
+        ordbank = self.ordbank
+        return any(c in self.treebank or any(c in ordbank[pos] for pos in ORDBANK_POS)
+                   for c in candidates)
 
     def readings(self, form: str) -> frozenset[str]:
         """Every lemma any table gives for ``form``, under any tag (and the default one)."""

@@ -6,16 +6,27 @@ reading is a part of a compound (``samarbeid`` in ``samarbeidsrelasjonen``,
 ``spesialist`` in ``jobbspesialisten``), or through a variant the user added
 (dialect forms, common misspellings). Multi-word indicators match runs of
 consecutive tokens.
+
+Compounds are split only where both parts are words: the rest of the compound
+must be a known Bokmål word (``relasjonen``, ``jobb``), possibly with a linking
+``s`` or ``e``, and a first part in front of the indicator must have at least
+four letters. So ``veileder`` is not read as ``vei`` + ``leder`` and
+``kontrollere`` does not hide a ``rolle``. Parts of a hyphenated word match on
+their own (``IPS-metodikken``, ``vi-følelsen``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 MIN_COMPOUND_PART = 4  # shortest reading that may stand inside a compound
-MIN_COMPOUND_REST = 3  # shortest rest of the compound around it
+MIN_COMPOUND_REST = 3  # shortest rest of the compound after the indicator
+MIN_MODIFIER = 4  # shortest first part in front of an indicator (vei|leder is no compound)
+LINKS = ("s", "e")
+DEGREE_SUFFIXES = ("ere", "est", "este")
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,32 @@ def _words(indicator: str) -> list[str]:
         if " " in indicator.strip() else [indicator.strip().lower()]
 
 
+class Vocabulary:
+    """Known Bokmål words: the leak check's lexicon and every form the lemma tables know."""
+
+    def __init__(self, lookup: Any) -> None:
+        self._lookup = lookup
+        try:
+            from qcode.nlp.leaks import packaged_lexicon
+
+            self._lexicon: frozenset[str] = packaged_lexicon()
+        except Exception:  # pragma: no cover - a broken installation
+            self._lexicon = frozenset()
+        self.known = lru_cache(maxsize=100_000)(self._known)
+
+    def _known(self, word: str) -> bool:
+        if word in self._lexicon:
+            return True
+        lookup = self._lookup
+        tables = getattr(lookup, "ordbank", None)
+        if tables is not None:
+            if any(word in tables[pos] for pos in tables):
+                return True
+            treebank = getattr(lookup, "treebank", {})
+            return word in treebank
+        return False
+
+
 class IndicatorMatcher:
     """Finds the indicators of many codes in token arrays in one pass."""
 
@@ -46,6 +83,8 @@ class IndicatorMatcher:
 
             lookup = LemmaLookup.default()
         self._lookup = lookup
+        self.vocabulary = Vocabulary(lookup)
+        self.form_readings = lru_cache(maxsize=100_000)(self._form_readings)
         extra: dict[str, set[str]] = {}
         for lemma, forms in (variants or {}).items():
             for form in forms:
@@ -63,10 +102,10 @@ class IndicatorMatcher:
                     self.phrases.append((code_id, indicator,
                                          [frozenset(self._readings(w)) for w in words]))
                     continue
-                readings = self._readings(words[0])
+                readings = self._indicator_readings(words[0])
                 for r in readings:
                     self.exact.setdefault(r, []).append((code_id, indicator, "lemma"))
-                    if len(r) >= MIN_COMPOUND_PART:
+                    if len(r) >= MIN_COMPOUND_PART and "-" not in r:
                         self.parts.setdefault(r, []).append((code_id, indicator))
                 for r in set(readings):
                     for v in extra.get(r, ()):
@@ -75,17 +114,47 @@ class IndicatorMatcher:
     def _readings(self, word: str) -> set[str]:
         return {word} | {r.lower() for r in self._lookup.readings(word)}
 
+    def _indicator_readings(self, word: str) -> set[str]:
+        """An indicator's lemmas; a comparative or superlative (``viktigere``, ``finest``)
+        keeps its degree: it must not find every ``viktig``."""
+        readings = self._readings(word)
+        for suffix in DEGREE_SUFFIXES:
+            stem = word[:-len(suffix)]
+            if word.endswith(suffix) and len(stem) >= 2 and (
+                    stem in readings or (stem[:-1] in readings and stem[-1:] == stem[-2:-1])):
+                return {word, word + "e"} if suffix == "est" else {word}
+        return readings
+
+    def _form_readings(self, form: str) -> frozenset[str]:
+        """Every lemma the tables give a token's form: a tagging error (``sekretærer``
+        tagged as a verb) must not hide an indicator."""
+        if len(form) < 3 or not form[:1].isalpha():
+            return frozenset((form,))
+        return frozenset(self._readings(form))
+
+    def _known_part(self, part: str) -> bool:
+        """A word, or a word with a linking s/e (``avdelings``, ``samarbeids``)."""
+        known = self.vocabulary.known
+        return known(part) or (part[-1:] in LINKS and len(part) > 3 and known(part[:-1]))
+
     def _compound_hits(self, word: str) -> Iterable[tuple[str, str]]:
-        """Readings that stand at the start (with a linking s/e) or end of a compound."""
+        """Indicators that form the first part (with a known rest) or the last part (with a
+        known first part of at least four letters) of a closed compound."""
         n = len(word)
         seen: set[tuple[str, str]] = set()
         cores: list[str] = []
+        known = self.vocabulary.known
         for cut in range(MIN_COMPOUND_PART, n - MIN_COMPOUND_REST + 1):
-            head = word[:cut]
-            cores.append(head)
-            if head[-1] in "se" and cut - 1 >= MIN_COMPOUND_PART:
+            head, rest = word[:cut], word[cut:]
+            if head in self.parts and known(rest):
+                cores.append(head)
+            if head[-1] in LINKS and cut - 1 >= MIN_COMPOUND_PART and head[:-1] in self.parts \
+                    and known(rest):
                 cores.append(head[:-1])
-        cores.extend(word[cut:] for cut in range(MIN_COMPOUND_REST, n - MIN_COMPOUND_PART + 1))
+        for cut in range(MIN_MODIFIER, n - MIN_COMPOUND_PART + 1):
+            tail = word[cut:]
+            if tail in self.parts and self._known_part(word[:cut]):
+                cores.append(tail)
         for core in cores:
             for hit in self.parts.get(core, ()):
                 if hit not in seen:
@@ -97,26 +166,34 @@ class IndicatorMatcher:
         starts, ends, lemmas = tokens["start"], tokens["end"], tokens["lemma"]
         out: list[IndicatorMatch] = []
         forms = [text[s:e].lower() for s, e in zip(starts, ends, strict=True)]
-        cands = [{f, str(lem).lower()} for f, lem in zip(forms, lemmas, strict=True)]
+        cands = [{str(lem).lower()} | self.form_readings(f)
+                 for f, lem in zip(forms, lemmas, strict=True)]
         for i, cand in enumerate(cands):
             if not forms[i][:1].isalnum():
                 continue
             exact_codes: set[str] = set()
-            for c in cand:
+            parts = set(cand)
+            if "-" in forms[i]:  # vi-følelsen, IPS-metodikken: the parts on their own
+                for p in forms[i].split("-"):
+                    if len(p) >= 2:
+                        parts.update(self.form_readings(p))
+            for c in parts:
                 for code_id, indicator, kind in self.exact.get(c, ()):
                     exact_codes.add(code_id)
                     out.append(IndicatorMatch(starts[i], ends[i], code_id, indicator, kind,
                                               text[starts[i]:ends[i]]))
-            for c in cand:
+            for c in parts:
+                if len(c) < MIN_COMPOUND_PART + MIN_COMPOUND_REST:
+                    continue
                 for code_id, indicator in self._compound_hits(c):
                     if code_id not in exact_codes:
                         exact_codes.add(code_id)
                         out.append(IndicatorMatch(starts[i], ends[i], code_id, indicator,
                                                   "compound", text[starts[i]:ends[i]]))
-        for code_id, indicator, parts in self.phrases:
-            k = len(parts)
+        for code_id, indicator, phrase in self.phrases:
+            k = len(phrase)
             for i in range(len(cands) - k + 1):
-                if all(cands[i + j] & parts[j] for j in range(k)):
+                if all(cands[i + j] & phrase[j] for j in range(k)):
                     out.append(IndicatorMatch(starts[i], ends[i + k - 1], code_id, indicator,
                                               "phrase", text[starts[i]:ends[i + k - 1]]))
         return _dedupe(out)

@@ -1,22 +1,31 @@
 """Code suggestions for units of text (sentences or turns), each with its reasons.
 
-Evidence per code, from three sources, combined as a noisy-or into a score in [0, 1]:
+A suggestion's score is a logistic function of evidence that adds up in
+log-odds; each piece of evidence is one human-readable reason:
 
 - indicators: the code's indicator words and phrases found by lemma, inside
   compounds, as a user variant, or (fuzzy, rapidfuzz) as a misspelling or
-  dialect form;
-- the codebook: TF-IDF cosine between the unit's content lemmas and the code's
-  own text (name, definition, when to use, example, indicators) - the cold start;
-- the project: TF-IDF cosine between the unit and excerpts already coded with
-  the code (the mean of the best three) - the warm start, which grows as the
-  researcher codes.
+  dialect form of an unknown word. Each indicator is weighted by how specific
+  it is in this project: one that turns up in a large share of the turns
+  (``samarbeid`` in a study of collaboration, the pronoun ``dere``) counts
+  for less than a rare one (``spydspiss``). Function words count little on
+  their own. Several indicators add up with diminishing returns.
+- the codebook: TF-IDF cosine between the unit's content lemmas and the text
+  of each code in the target's family (name, definition, when to use,
+  example, indicators); the best-matching code counts (the cold start).
+  Words that only the codes' "when not to use" text has, count against.
+- the turn: a sentence also gets part of the evidence of its turn.
+- the project (warm start): TF-IDF cosine to excerpts already coded with
+  the code (the mean of the best three), and, once enough units are coded, a
+  small logistic regression over the same evidence and the unit's words.
 
-A code's family (the code and its descendants) pools its evidence when a parent
-is asked for. No spaCy here: units come with stored token arrays.
+A target code pools the evidence of its family (the code and its descendants).
+No spaCy here: units come with stored token arrays.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter, defaultdict
@@ -24,16 +33,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from qcode.nlp.matching import IndicatorMatcher
+from qcode.nlp.matching import IndicatorMatch, IndicatorMatcher
 
-# Weights of one piece of evidence; tuned on the sample corpus (docs/nlp.md).
-W_KIND = {"lemma": 0.40, "phrase": 0.50, "variant": 0.35, "compound": 0.25}
-W_FUZZY = 0.20
-W_CODEBOOK = 0.55
-COS_CODEBOOK = 0.30
-W_EXAMPLES = 0.85
-COS_EXAMPLES = 0.35
+# --- the model's few global weights (docs/nlp.md explains and evaluates them) -------------
+
+BIAS = -2.4  # log-odds of a unit with no evidence at all
+W_KIND = {"lemma": 1.0, "phrase": 1.2, "variant": 0.95, "compound": 0.8, "fuzzy": 0.6}
+W_FUNCTION_WORD = 0.5  # factor for an indicator made of function words (dere, sammen)
+SPEC_SHARE = 0.02  # an indicator found in this share of the turns keeps half its weight
+DECAY = 0.6  # the 2nd, 3rd ... distinct indicator of a target adds this factor less each
+W_CODEBOOK = 0.4  # per unit of BM25 match with the best-matching code's text
+BM25_FLOOR = 0.6  # a BM25 match below this is no evidence
+BM25_K1, BM25_B = 1.2, 0.75
+PROFILE_NORM = 0.3  # a code's BM25 is divided by (the idf mass of its text) ** this
+W_CONTEXT = 0.35  # share of the rest of the turn's evidence a sentence gets
+W_EXAMPLES = 6.0  # per unit of similarity to excerpts already coded
+COS_FLOOR = 0.03  # similarity to coded excerpts below this is no evidence
 TOP_K = 3
+MIN_POSITIVES = 8  # coded units a code needs before its classifier is trained
 FUZZY_MIN_LEN = 6
 FUZZY_RATIO = 88
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -52,6 +69,17 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class CodeProfile:
+    """What the codebook says about one code."""
+
+    code_id: str
+    name: str
+    text: str  # name, definition, when to use, example and indicators
+    not_text: str = ""  # when not to use
+    indicators: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Target:
     """A code to propose, with the codes whose evidence it pools."""
 
@@ -59,6 +87,14 @@ class Target:
     family: tuple[str, ...]
     profile_text: str
     indicators: tuple[str, ...]
+    members: tuple[CodeProfile, ...] = ()
+
+    def profiles(self) -> tuple[CodeProfile, ...]:
+        """The family's code profiles (one made of the pooled text when none were given)."""
+        if self.members:
+            return self.members
+        return (CodeProfile(self.code_id, self.code_id, self.profile_text, "",
+                            self.indicators),)
 
 
 @dataclass
@@ -82,6 +118,35 @@ class Proposal:
     def method(self) -> str:
         """The methods that contributed, joined by '+'."""
         return "+".join(self.methods)
+
+
+@dataclass
+class Evidence:
+    """The evidence for one target in one unit: log-odds parts with their reasons."""
+
+    parts: list[tuple[float, str, str]] = field(default_factory=list)  # weight, method, why
+    indicator_weight: float = 0.0
+    cosine: float = 0.0  # the best code text's BM25 match
+    context: float = 0.0
+    examples: float = 0.0
+
+    def add(self, weight: float, method: str, why: str) -> None:
+        self.parts.append((weight, method, why))
+
+    @property
+    def total(self) -> float:
+        return sum(w for w, _m, _y in self.parts)
+
+    def methods(self) -> list[str]:
+        out: list[str] = []
+        for w, m, _y in sorted(self.parts, key=lambda p: -abs(p[0])):
+            if w > 0 and m not in out:
+                out.append(m)
+        return out or ["codebook"]
+
+    def reasons(self) -> list[str]:
+        ordered = sorted(self.parts, key=lambda p: -p[0])
+        return [why for w, _m, why in ordered if abs(w) >= 0.05] or ["weak overall evidence"]
 
 
 def content_lemmas(tokens: Mapping[str, Sequence[Any]], lo: int = 0,
@@ -120,13 +185,39 @@ class _Tfidf:
             df.update(set(doc))
         self.n = max(len(documents), 1)
         self.idf = {t: math.log((1 + self.n) / (1 + c)) + 1 for t, c in df.items()}
+        self.default = math.log(1 + self.n) + 1
+
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self.default)
 
     def vector(self, lemmas: Sequence[str]) -> dict[str, float]:
         tf = Counter(lemmas)
-        default = math.log(1 + self.n) + 1
-        vec = {t: (1 + math.log(c)) * self.idf.get(t, default) for t, c in tf.items()}
+        vec = {t: (1 + math.log(c)) * self.weight(t) for t, c in tf.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {t: v / norm for t, v in vec.items()}
+
+
+class _Bm25Profile:
+    """A code's text as a BM25 query; units are the documents it ranks."""
+
+    def __init__(self, lemmas: Sequence[str], tfidf: _Tfidf, avg_len: float) -> None:
+        self.terms = Counter(lemmas)
+        self.tfidf = tfidf
+        self.avg_len = max(avg_len, 1.0)
+        mass = sum(tfidf.weight(t) for t in self.terms)
+        self.norm = max(mass, 1.0) ** PROFILE_NORM
+
+    def score(self, tf: Mapping[str, int], length: int) -> tuple[float, list[str]]:
+        """The normalised BM25 score of a unit and the words that matched, best first."""
+        k = BM25_K1 * (1 - BM25_B + BM25_B * length / self.avg_len)
+        parts = []
+        for t, f in tf.items():
+            q = self.terms.get(t)
+            if q:
+                parts.append((self.tfidf.weight(t) * f * (BM25_K1 + 1) / (f + k)
+                              * (1 + math.log(q)), t))
+        parts.sort(reverse=True)
+        return sum(p for p, _t in parts) / self.norm, [t for _p, t in parts]
 
 
 def _cos(a: Mapping[str, float], b: Mapping[str, float]) -> float:
@@ -135,20 +226,70 @@ def _cos(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     return sum(v * b.get(t, 0.0) for t, v in a.items())
 
 
-def _noisy_or(parts: Sequence[float]) -> float:
-    p = 1.0
-    for s in parts:
-        p *= 1.0 - max(0.0, min(1.0, s))
-    return 1.0 - p
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def _slice(unit: Unit) -> tuple[Mapping[str, Sequence[Any]], int, int]:
+    """The unit's token arrays and the index range of its tokens."""
+    starts = unit.tokens["start"]
+    lo = bisect.bisect_left(starts, unit.start)
+    hi = bisect.bisect_left(starts, unit.end)
+    return unit.tokens, lo, hi
+
+
+def _sub(unit: Unit) -> dict[str, list[Any]]:
+    tokens, lo, hi = _slice(unit)
+    return {k: list(v[lo:hi]) for k, v in tokens.items()}
+
+
+def _is_turn(unit: Unit) -> bool:
+    starts, ends = unit.tokens["start"], unit.tokens["end"]
+    return not starts or (unit.start <= starts[0] and unit.end >= ends[-1])
+
+
+def _concepts(matches: Sequence[tuple[int, int, str, float, str]]
+              ) -> list[tuple[float, str]]:
+    """One (weight, reason) per distinct concept: indicators found at the same or
+    overlapping places are one concept (``samarbeid`` and ``samarbeider`` both match
+    «samarbeider»; «ikke rekke» contains «rekke»), and a concept found again later in
+    the unit does not count twice."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    ordered = sorted(matches, key=lambda m: (m[0], -m[1]))
+    for i, (_s, e, ind, _w, _y) in enumerate(ordered):
+        find(ind)
+        for s2, _e2, ind2, _w2, _y2 in ordered[i + 1:]:
+            if s2 >= e:
+                break
+            parent[find(ind2)] = find(ind)
+    best: dict[str, tuple[float, str]] = {}
+    for _s, _e, ind, w, why in ordered:
+        root = find(ind)
+        if root not in best or w > best[root][0]:
+            best[root] = (w, why)
+    return sorted(best.values(), key=lambda p: -p[0])
 
 
 class Suggester:
-    """Scores units against target codes; build once per run."""
+    """Scores units against target codes; build once per run.
+
+    ``units`` are the project's units the statistics come from (how common each
+    word and indicator is); scoring works for any unit with token arrays.
+    """
 
     def __init__(self, targets: Sequence[Target], units: Sequence[Unit],
                  examples: Mapping[str, Sequence[Sequence[str]]], *,
                  variants: Mapping[str, Sequence[str]] | None = None,
                  lookup: Any = None) -> None:
+        from qcode.nlp.stopwords import STOP_WORDS
+
         if lookup is None:
             from qcode.nlp.lemmatizer import LemmaLookup
 
@@ -156,42 +297,239 @@ class Suggester:
         self.lookup = lookup
         self.targets = list(targets)
         self.by_code = {t.code_id: t for t in self.targets}
-        self.matcher = IndicatorMatcher({t.code_id: t.indicators for t in self.targets},
-                                        variants, lookup)
-        self.unit_lemmas = {id(u): content_lemmas(*_slice(u)) for u in units}
-        profiles = {t.code_id: text_lemmas(t.profile_text, lookup) for t in self.targets}
-        corpus = [*self.unit_lemmas.values(), *profiles.values(),
-                  *(ex for exs in examples.values() for ex in exs)]
-        self.tfidf = _Tfidf(corpus)
-        self.profiles = {c: self.tfidf.vector(v) for c, v in profiles.items()}
+        # which targets a code's evidence counts for
+        self.owners: dict[str, list[str]] = defaultdict(list)
+        self.member: dict[str, CodeProfile] = {}
+        indicators: dict[str, list[str]] = defaultdict(list)
+        for t in self.targets:
+            for p in t.profiles():
+                if t.code_id not in self.owners[p.code_id]:
+                    self.owners[p.code_id].append(t.code_id)
+                self.member[p.code_id] = p
+                indicators[p.code_id] = list(dict.fromkeys([*indicators[p.code_id],
+                                                            *p.indicators]))
+        self.matcher = IndicatorMatcher(indicators, variants, lookup)
+        self._function = {ind: all(w in STOP_WORDS for w in ind.lower().split())
+                          for inds in indicators.values() for ind in inds}
+        # corpus statistics: whole turns of the project, whatever the unit
+        turns: dict[tuple[int, int], Unit] = {}
+        for u in units:
+            key = (u.doc_id, u.turn_id)
+            toks = u.tokens
+            if key not in turns and toks["start"]:
+                turns[key] = Unit(u.doc_id, u.turn_id, toks["start"][0], toks["end"][-1],
+                                  u.text, toks)
+        self.n_turns = max(len(turns), 1)
+        df: Counter[str] = Counter()
+        lemma_docs: list[list[str]] = []
+        self._turn_matches: dict[tuple[int, int], list[IndicatorMatch]] = {}
+        for key, u in turns.items():
+            found = self.matcher.match(u.text, u.tokens)
+            self._turn_matches[key] = found
+            df.update({m.indicator for m in found})
+            lemma_docs.append(content_lemmas(u.tokens))
+        self.indicator_df = df
+        profiles = {p.code_id: text_lemmas(p.text, lookup) for p in self.member.values()}
+        self.tfidf = _Tfidf([*lemma_docs, *(ex for exs in examples.values() for ex in exs)])
+        avg_len = sum(len(d) for d in lemma_docs) / len(lemma_docs) if lemma_docs else 30.0
+        self.profiles = {c: _Bm25Profile(v, self.tfidf, avg_len)
+                         for c, v in profiles.items() if v}
         self.examples = {c: [self.tfidf.vector(ex) for ex in exs if ex]
                          for c, exs in examples.items()}
-        self._fuzzy_words = self._fuzzy_vocabulary()
+        self._fuzzy_words = self._fuzzy_vocabulary(indicators)
+        self.classifiers: dict[str, Classifier] = {}
+        self._turn_cache: dict[tuple[int, int], dict[str, Evidence]] = {}
 
-    def _fuzzy_vocabulary(self) -> list[tuple[str, str, str]]:
+    # -- statistics ------------------------------------------------------------------------
+
+    def specificity(self, indicator: str) -> float:
+        """1 for an indicator rare in this project, 1/2 at ``SPEC_SHARE`` of the turns."""
+        share = self.indicator_df.get(indicator, 0) / self.n_turns
+        spec = 1.0 / (1.0 + share / SPEC_SHARE)
+        if self._function.get(indicator, False):
+            spec *= W_FUNCTION_WORD
+        return spec
+
+    def _fuzzy_vocabulary(self, indicators: Mapping[str, Sequence[str]]
+                          ) -> list[tuple[str, str, str]]:
         words = []
-        for t in self.targets:
-            for indicator in t.indicators:
+        for code_id, items in indicators.items():
+            for indicator in items:
                 word = indicator.strip().lower()
                 if " " not in word and len(word) >= FUZZY_MIN_LEN:
-                    words.append((word, t.code_id, indicator))
+                    words.append((word, code_id, indicator))
         return words
 
-    def features(self, unit: Unit, cold: Mapping[str, float]) -> dict[str, dict[str, float]]:
-        """Per code: the unit's word weights plus its cold evidence, for the classifier."""
-        vec = self.tfidf.vector(self.unit_lemmas.get(id(unit)) or
-                                content_lemmas(*_slice(unit)))
+    # -- evidence --------------------------------------------------------------------------
+
+    def evidence(self, unit: Unit) -> dict[str, Evidence]:
+        """Cold evidence per target for one unit (the codebook and the project's words)."""
+        sub = _sub(unit)
+        key = (unit.doc_id, unit.turn_id)
+        if _is_turn(unit) and key in self._turn_matches:
+            matches = self._turn_matches[key]
+        else:
+            matches = self.matcher.match(unit.text, sub)
+        lemmas = content_lemmas(sub)
+        if not lemmas and not _is_turn(unit):
+            return {}  # «Ja.», «(ler)»: nothing to code in a sentence without content words
+        out = self._evidence(unit, sub, matches, lemmas)
+        if not _is_turn(unit):
+            self._add_context(unit, out)
+        return out
+
+    def _evidence(self, unit: Unit, sub: Mapping[str, Sequence[Any]],
+                  matches: Sequence[IndicatorMatch], lemmas: Sequence[str]
+                  ) -> dict[str, Evidence]:
+        ev: dict[str, Evidence] = defaultdict(Evidence)
+        found: dict[str, list[tuple[int, int, str, float, str]]] = defaultdict(list)
+        how = {"lemma": "", "compound": " in a compound", "phrase": " (phrase)",
+               "variant": " (variant)"}
+        for m in matches:
+            w = W_KIND.get(m.kind, 1.0) * self.specificity(m.indicator)
+            why = (f"indicator «{m.indicator}»{how.get(m.kind, '')} of "
+                   f"{self._name(m.code_id)}: «{m.form}»")
+            for owner in self.owners.get(m.code_id, ()):
+                found[owner].append((m.start, m.end, m.indicator, w, why))
+        self._fuzzy(unit, sub, found)
+        for code_id, items in found.items():
+            for k, (w, why) in enumerate(_concepts(items)):
+                weight = w * DECAY ** k
+                ev[code_id].add(weight, "fuzzy" if "looks like" in why else "indicator", why)
+                ev[code_id].indicator_weight += weight
+        if lemmas:
+            tf = Counter(lemmas)
+            for t in self.targets:
+                best, best_code, words = 0.0, "", []
+                for p in t.profiles():
+                    prof = self.profiles.get(p.code_id)
+                    if prof is None:
+                        continue
+                    value, matched = prof.score(tf, len(lemmas))
+                    if value > best:
+                        best, best_code, words = value, p.code_id, matched
+                e = ev[t.code_id]
+                e.cosine = best
+                if best > BM25_FLOOR:
+                    e.add(W_CODEBOOK * (best - BM25_FLOOR), "codebook",
+                          f"words of the codebook text of {self._name(best_code)}: "
+                          f"{', '.join(words[:4])} ({best:.1f})")
+            if self.examples:
+                vec = self.tfidf.vector(lemmas)
+                for t in self.targets:
+                    vectors = self.examples.get(t.code_id)
+                    if not vectors:
+                        continue
+                    best3 = sorted((_cos(vec, v) for v in vectors), reverse=True)[:TOP_K]
+                    sim = sum(best3) / len(best3)
+                    e = ev[t.code_id]
+                    e.examples = sim
+                    if sim > COS_FLOOR:
+                        e.add(W_EXAMPLES * (sim - COS_FLOOR), "similarity",
+                              f"similar to excerpts already coded with it ({sim:.2f}, "
+                              f"{len(vectors)} excerpts)")
+        return ev
+
+    def _name(self, code_id: str) -> str:
+        p = self.member.get(code_id)
+        return f"«{p.name}»" if p else code_id
+
+    def _turn_evidence(self, unit: Unit) -> dict[str, Evidence]:
+        key = (unit.doc_id, unit.turn_id)
+        cached = self._turn_cache.get(key)
+        if cached is None:
+            toks = unit.tokens
+            turn = Unit(unit.doc_id, unit.turn_id, toks["start"][0], toks["end"][-1],
+                        unit.text, toks)
+            matches = self._turn_matches.get(key)
+            if matches is None:
+                matches = self.matcher.match(unit.text, toks)
+            cached = self._evidence(turn, toks, matches, content_lemmas(toks))
+            if len(self._turn_cache) > 4096:
+                self._turn_cache.clear()
+            self._turn_cache[key] = cached
+        return cached
+
+    def _add_context(self, unit: Unit, ev: dict[str, Evidence]) -> None:
+        """A sentence gets a share of what the rest of its turn says."""
+        if not W_CONTEXT or not unit.tokens["start"]:
+            return
+        turn = self._turn_evidence(unit)
+        for code_id, t_ev in turn.items():
+            own = ev.get(code_id)
+            rest = t_ev.total - (own.total if own else 0.0)
+            if rest <= 0.05:
+                continue
+            mine = {y for _w, _m, y in own.parts} if own else set()
+            top = next((why for w, _m, why in sorted(t_ev.parts, key=lambda p: -p[0])
+                        if w > 0 and why not in mine), None)
+            e = ev[code_id]
+            e.context = W_CONTEXT * rest
+            e.add(W_CONTEXT * rest, "context",
+                  "the rest of the turn" + (f" ({top})" if top else ""))
+
+    def _fuzzy(self, unit: Unit, sub: Mapping[str, Sequence[Any]],
+               found: dict[str, list[tuple[int, int, str, float, str]]]) -> None:
+        """Misspellings and dialect forms: unknown words close to an indicator."""
+        if not self._fuzzy_words:
+            return
+        from rapidfuzz import fuzz
+
+        known = self.matcher.vocabulary.known
+        for s, e in zip(sub["start"], sub["end"], strict=True):
+            form = unit.text[s:e].lower()
+            if len(form) < FUZZY_MIN_LEN - 1 or not form.isalpha() or known(form):
+                continue
+            for word, code_id, indicator in self._fuzzy_words:
+                if abs(len(form) - len(word)) > 3:
+                    continue
+                ratio = fuzz.ratio(form, word)
+                if ratio < FUZZY_RATIO:
+                    continue
+                w = W_KIND["fuzzy"] * self.specificity(indicator)
+                why = (f"«{unit.text[s:e]}» looks like the indicator «{indicator}» of "
+                       f"{self._name(code_id)} ({ratio:.0f} %)")
+                for t in self.owners.get(code_id, ()):
+                    found[t].append((s, e, indicator, w, why))
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def score_cold(self, unit: Unit) -> list[Proposal]:
+        """Proposals from the codebook (and coded excerpts), best first."""
+        return self._proposals(unit, self.evidence(unit))
+
+    def _proposals(self, unit: Unit, ev: Mapping[str, Evidence]) -> list[Proposal]:
+        out = []
+        for t in self.targets:
+            e = ev.get(t.code_id)
+            if e is None or e.total <= 0:
+                continue
+            score = _sigmoid(BIAS + e.total)
+            out.append(Proposal(unit.doc_id, unit.start, unit.end, t.code_id,
+                                round(score, 4), e.reasons(), e.methods()))
+        out.sort(key=lambda p: -p.score)
+        return out
+
+    def features(self, unit: Unit, ev: Mapping[str, Evidence] | None = None
+                 ) -> dict[str, dict[str, float]]:
+        """Per target: the evidence and the unit's word weights, for the classifier."""
+        ev = self.evidence(unit) if ev is None else ev
+        vec = self.tfidf.vector(content_lemmas(_sub(unit)))
         words = {f"w:{t}": v for t, v in vec.items()}
-        return {c: {**words, "cold": cold.get(c, 0.0)} for c in self.by_code}
+        out = {}
+        for t in self.targets:
+            e = ev.get(t.code_id) or Evidence()
+            out[t.code_id] = {**words, "cold": e.total, "ind": e.indicator_weight,
+                              "bm25": e.cosine, "ctx": e.context, "ex": e.examples}
+        return out
 
     def train(self, units: Sequence[Unit], labels: Mapping[str, set[int]],
-              min_positives: int = 8) -> None:
+              min_positives: int = MIN_POSITIVES) -> None:
         """Warm start: fit a classifier per code on labelled units (index sets per code)."""
-        self.classifiers: dict[str, Classifier] = {}
+        self.classifiers = {}
         if not units:
             return
-        cold = [{p.code_id: p.score for p in self.score_cold(u)} for u in units]
-        feats = [self.features(u, c) for u, c in zip(units, cold, strict=True)]
+        feats = [self.features(u) for u in units]
         for code_id in self.by_code:
             positives = labels.get(code_id, set())
             if len(positives) < min_positives:
@@ -201,113 +539,38 @@ class Suggester:
 
     def score(self, unit: Unit) -> list[Proposal]:
         """Proposals for one unit, best first (the classifier's where one is trained)."""
-        proposals = self.score_cold(unit)
-        classifiers = getattr(self, "classifiers", {})
-        if not classifiers:
-            return proposals
-        by_code = {p.code_id: p for p in proposals}
-        feats = self.features(unit, {p.code_id: p.score for p in proposals})
+        ev = self.evidence(unit)
+        if not self.classifiers:
+            return self._proposals(unit, ev)
+        cold = {p.code_id: p for p in self._proposals(unit, ev)}
+        feats = self.features(unit, ev)
         out = []
-        for code_id in self.by_code:
-            model = classifiers.get(code_id)
-            cold = by_code.get(code_id)
+        for t in self.targets:
+            model = self.classifiers.get(t.code_id)
+            base = cold.get(t.code_id)
             if model is None:
-                if cold is not None:
-                    out.append(cold)
+                if base is not None:
+                    out.append(base)
                 continue
-            prob = model.probability(feats[code_id])
-            reasons = list(cold.reasons) if cold else []
-            terms = model.top_terms(feats[code_id])
+            prob = model.probability(feats[t.code_id])
+            reasons = list(base.reasons) if base else []
+            terms = model.top_terms(feats[t.code_id])
             reasons.append(f"like the {model.positives} units already coded with it"
                            + (f" (words: {', '.join(terms)})" if terms else "")
                            + f", p = {prob:.2f}")
-            methods = [m for m in (cold.methods if cold else []) if m != "similarity"]
-            out.append(Proposal(unit.doc_id, unit.start, unit.end, code_id, round(prob, 4),
-                                reasons, [*methods, "classifier"]))
+            methods = [*(base.methods if base else []), "classifier"]
+            out.append(Proposal(unit.doc_id, unit.start, unit.end, t.code_id, round(prob, 4),
+                                reasons, methods))
         out.sort(key=lambda p: -p.score)
         return out
-
-    def score_cold(self, unit: Unit) -> list[Proposal]:
-        """Proposals from indicators, the codebook text and coded excerpts."""
-        evidence: dict[str, list[float]] = defaultdict(list)
-        reasons: dict[str, list[str]] = defaultdict(list)
-        methods: dict[str, list[str]] = defaultdict(list)
-        tokens, lo, hi = _slice(unit)
-        sub = {k: list(v[lo:hi]) for k, v in tokens.items()}
-        seen_indicators: dict[str, set[str]] = defaultdict(set)
-        for m in self.matcher.match(unit.text, sub):
-            if m.indicator in seen_indicators[m.code_id]:
-                continue
-            seen_indicators[m.code_id].add(m.indicator)
-            evidence[m.code_id].append(W_KIND.get(m.kind, 0.3))
-            how = {"lemma": "", "compound": " in a compound", "phrase": " (phrase)",
-                   "variant": " (variant)"}[m.kind]
-            reasons[m.code_id].append(f"indicator «{m.indicator}»{how}: «{m.form}»")
-            if "indicator" not in methods[m.code_id]:
-                methods[m.code_id].append("indicator")
-        if self._fuzzy_words:
-            self._fuzzy(unit, sub, seen_indicators, evidence, reasons, methods)
-        vec = self.tfidf.vector(self.unit_lemmas.get(id(unit)) or content_lemmas(sub))
-        if vec:
-            for code_id, profile in self.profiles.items():
-                cos = _cos(vec, profile)
-                if cos > 0.04:
-                    evidence[code_id].append(W_CODEBOOK * min(1.0, cos / COS_CODEBOOK))
-                    if cos >= 0.10:
-                        reasons[code_id].append(f"close to the code's definition ({cos:.2f})")
-                        methods[code_id].append("codebook")
-            for code_id, vectors in self.examples.items():
-                if not vectors or code_id not in self.by_code:
-                    continue
-                best = sorted((_cos(vec, v) for v in vectors), reverse=True)[:TOP_K]
-                sim = sum(best) / len(best)
-                if sim > 0.04:
-                    evidence[code_id].append(W_EXAMPLES * min(1.0, sim / COS_EXAMPLES))
-                    if sim >= 0.10:
-                        reasons[code_id].append(
-                            f"similar to {len(vectors)} excerpts already coded ({sim:.2f})")
-                        methods[code_id].append("similarity")
-        out = []
-        for code_id, parts in evidence.items():
-            score = _noisy_or(parts)
-            out.append(Proposal(unit.doc_id, unit.start, unit.end, code_id, round(score, 4),
-                                reasons[code_id] or ["weak overall similarity"],
-                                methods[code_id] or ["codebook"]))
-        out.sort(key=lambda p: -p.score)
-        return out
-
-    def _fuzzy(self, unit: Unit, sub: Mapping[str, Sequence[Any]],
-               seen: dict[str, set[str]], evidence: dict[str, list[float]],
-               reasons: dict[str, list[str]], methods: dict[str, list[str]]) -> None:
-        from rapidfuzz import fuzz
-
-        hits: dict[str, int] = defaultdict(int)
-        for s, e in zip(sub["start"], sub["end"], strict=True):
-            form = unit.text[s:e].lower()
-            if len(form) < FUZZY_MIN_LEN - 1:
-                continue
-            for word, code_id, indicator in self._fuzzy_words:
-                if indicator in seen[code_id] or hits[code_id] >= 2:
-                    continue
-                if abs(len(form) - len(word)) > 3:
-                    continue
-                ratio = fuzz.ratio(form, word)
-                if FUZZY_RATIO <= ratio < 100:
-                    seen[code_id].add(indicator)
-                    hits[code_id] += 1
-                    evidence[code_id].append(W_FUZZY)
-                    reasons[code_id].append(f"«{unit.text[s:e]}» looks like the indicator "
-                                            f"«{indicator}» ({ratio:.0f} %)")
-                    if "fuzzy" not in methods[code_id]:
-                        methods[code_id].append("fuzzy")
 
 
 class Classifier:
     """A small L2-regularised logistic regression over sparse features (no dependencies).
 
     Trained per code on the project's own coded units (positives) and the other
-    units of coded documents (negatives), with the positive class up-weighted to
-    the class balance. Deterministic: fixed order, fixed epochs, no randomness.
+    units of coded documents (negatives). Deterministic: fixed order, fixed
+    epochs, no randomness.
     """
 
     def __init__(self, epochs: int = 12, rate: float = 0.3, l2: float = 1e-3) -> None:
@@ -337,7 +600,7 @@ class Classifier:
 
     def _p(self, x: Mapping[str, float]) -> float:
         z = self.bias + sum(self.weights.get(k, 0.0) * v for k, v in x.items())
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return _sigmoid(z)
 
     def probability(self, x: Mapping[str, float]) -> float:
         """P(code | unit)."""
@@ -348,13 +611,3 @@ class Classifier:
         scored = sorted(((self.weights.get(k, 0.0) * v, k) for k, v in x.items()
                          if k.startswith("w:")), reverse=True)
         return [k[2:] for s, k in scored[:n] if s > 0]
-
-
-def _slice(unit: Unit) -> tuple[Mapping[str, Sequence[Any]], int, int]:
-    """The unit's token arrays and the index range of its tokens."""
-    import bisect
-
-    starts = unit.tokens["start"]
-    lo = bisect.bisect_left(starts, unit.start)
-    hi = bisect.bisect_left(starts, unit.end)
-    return unit.tokens, lo, hi

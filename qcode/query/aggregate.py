@@ -120,14 +120,16 @@ def _select_codes(store: Store, corpus: Corpus, codes: Sequence[str] | None,
     return [(c.id, c.path) for c in all_codes if c.depth <= limit]
 
 
-def _measure(corpus: Corpus, members: Sequence[CodingRow], measure: str) -> int:
+def _measure(corpus: Corpus, members: Sequence[CodingRow], measure: str,
+             include_interviewer: bool = False) -> int:
     if measure == "codings":
         return len(members)
     if measure == "documents":
         return len({k.doc for k in members})
-    if measure == "turns":
+    if measure == "turns":  # the turns the codings touch (interviewer turns as asked)
         return len({t.id for k in members
-                    for t in corpus.turns_overlapping(Span(k.doc, k.start, k.end))})
+                    for t in corpus.turns_overlapping(Span(k.doc, k.start, k.end))
+                    if include_interviewer or t.role != INTERVIEWER_ROLE})
     speakers: set[str] = set()
     for k in members:
         speakers |= _speakers(corpus, k)
@@ -168,8 +170,9 @@ def code_attribute_matrix(store: Store, attribute: str = "role", *,
     for code, _path in chosen:
         family = {code, *corpus.descendants(code)}
         cells[code] = {col: _measure(corpus, [k for k in by_value[col] if k.code in family],
-                                     measure) for col in columns}
-    totals = {col: _measure(corpus, by_value[col], measure) for col in columns}
+                                     measure, include_interviewer) for col in columns}
+    totals = {col: _measure(corpus, by_value[col], measure, include_interviewer)
+              for col in columns}
     return Matrix([c for c, _ in chosen], columns, cells, measure,
                   {c: p for c, p in chosen}, totals)
 
@@ -193,7 +196,8 @@ def cooccurrence_matrix(store: Store, *, codes: Sequence[str] | None = None,
         cells[row] = {}
         for col, _ in chosen:
             hits = [k for k in members[row] if index[col].overlaps(Span(k.doc, k.start, k.end))]
-            cells[row][col] = _measure(corpus, hits, measure)
+            cells[row][col] = _measure(corpus, hits, measure, include_interviewer)
     names = [c for c, _ in chosen]
     return Matrix(names, names, cells, measure, {c: p for c, p in chosen},
-                  {c: _measure(corpus, members[c], measure) for c in names})
+                  {c: _measure(corpus, members[c], measure, include_interviewer)
+                   for c in names})

@@ -5,19 +5,24 @@ it came from, if any):
 
 - a code selects the codings of that code (and its descendants, by default);
 - a text term selects the matches in turns (FTS5 finds candidate turns);
-- a filter on its own selects the turns it accepts; combined with ``AND`` it
-  keeps the other side's spans whose turn (speaker, role, attributes), document
-  or coder it accepts;
+- a filter on its own selects the turns it accepts (a ``coder`` filter: the
+  codings); combined with ``AND`` it keeps the other side's spans whose turn
+  (speaker, role, attributes; the turn the span starts in), document or coder
+  it accepts. Filters joined by ``AND``, ``OR`` and ``NOT`` act as one filter;
 - ``A AND B`` keeps the spans of either side that overlap a span of the other
   (text coded with both); ``A AND NOT B`` keeps A's spans that overlap none of
-  B's (or that B's filter rejects); ``OR`` is the union;
+  B's (or that B's filter rejects); ``NOT A`` alone is the turns that overlap
+  none of A's; ``OR`` is the union;
 - ``A overlaps B``, ``A inside B``, ``A within N turns|sentences of B`` and
   ``A followed by B [within N turns]`` keep A's spans related to some B span.
 
-Interviewer turns are left out unless the query names the interviewer role or
-an interviewer speaker, or the caller asks for them. Coverage counts distinct
-informants (non-interviewer speakers) among the hits, of those in the filtered
-corpus.
+Hits that start in an interviewer turn are left out unless a filter selects the
+interviewer role or an interviewer speaker (``=``/``in``, not negated), or the
+caller asks for them. An excerpt hit is one stretch of text with every coding
+of exactly that text. Coverage counts distinct informants (non-interviewer
+speakers) whose turns the hits touch, of those with turns in the corpus that
+the top-level ``AND`` filters leave. docs/query-language.md#semantics has the
+details.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from qcode.errors import QueryError
@@ -82,7 +88,7 @@ class CodingRow:
 class Corpus:
     """Everything a query needs from a project, loaded once."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, coders: Sequence[str] | None = None) -> None:
         self.store = store
         self.docs: dict[int, dict[str, Any]] = {
             r[0]: {"name": r[1], "kind": r[2], "uid": r[3], "words": r[4]}
@@ -95,7 +101,8 @@ class Corpus:
             self.turns[t.doc].append(t)
             self.turn_by_id[t.id] = t
         self._turn_starts = {d: [t.start for t in ts] for d, ts in self.turns.items()}
-        self.codings = [CodingRow(*r) for r in store.query_codings()]
+        self.codings = [CodingRow(*r) for r in store.query_codings()
+                        if coders is None or r[5] in coders]  # blind coding hides others
         self.coding_by_id = {c.id: c for c in self.codings}
         codes = store.codes()
         self.code_paths = {c.id: c.path for c in codes}
@@ -106,6 +113,7 @@ class Corpus:
         self.doc_types = store.attribute_types("document")
         self._texts: dict[int, str] = {}
         self._sentences: dict[int, list[tuple[int, int]]] | None = None
+        self._sentence_starts: dict[int, list[int]] = {}
 
     # -- look-ups --------------------------------------------------------------------
 
@@ -155,6 +163,12 @@ class Corpus:
             self._sentences = dict(found)
         return self._sentences
 
+    def sentence_starts(self, doc: int) -> list[int]:
+        """Start offsets of a document's sentences (see ``sentences``), in order."""
+        if doc not in self._sentence_starts:
+            self._sentence_starts[doc] = sorted(s for s, _ in self.sentences().get(doc, []))
+        return self._sentence_starts[doc]
+
     def role_of(self, speaker: str | None) -> str | None:
         """The role of a speaker id."""
         if not hasattr(self, "_roles"):
@@ -162,7 +176,9 @@ class Corpus:
         return self._roles.get(speaker)
 
 
-_SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[»”\"')\]]*|\n|$)")
+#: A rule sentence: text up to . ! ? … (with closing quotes or brackets) or a line break.
+#: The transcription mark for left-out speech, ``(...)`` or ``(…)``, does not end one.
+_SENTENCE = re.compile(r"(?:\((?:\.\.\.|…)\)|[^.!?…\n])+(?:[.!?…]+[»”\"')\]]*|\n|$)")
 
 
 def _rule_sentences(text: str, turns: Sequence[TurnRow]) -> list[tuple[int, int]]:
@@ -186,60 +202,83 @@ class _Eval:
     def __init__(self, corpus: Corpus, query: str) -> None:
         self.c = corpus
         self.query = query
+        self.warnings: list[str] = []
+        self._predicates: dict[int, Callable[[Span], bool]] = {}
 
     def error(self, node: Any, message: str, hint: str | None = None) -> QueryError:
         return QueryError(message, self.query, getattr(node, "pos", 0), hint)
 
+    def check(self, node: ast.Node) -> None:
+        """Refuse unknown fields and badly typed values anywhere in the tree, up front."""
+        for n in ast.walk(node):
+            if isinstance(n, ast.Filter):
+                self.predicate(n)
+
     # spans of a node
     def spans(self, node: ast.Node) -> list[Span]:
+        if _is_filter_expr(node):
+            accept = self.accepts(node)
+            return [s for s in self.base_spans(coded=_has_coder(node)) if accept(s)]
         if isinstance(node, ast.CodeRef):
             codes = set(self.codes_of(node))
             return [Span(k.doc, k.start, k.end, k.id) for k in self.c.codings if k.code in codes]
         if isinstance(node, ast.Text):
             return self.text_spans(node)
-        if isinstance(node, ast.Filter):
-            accept = self.predicate(node)
-            if _field(node) == "coder":
-                return [Span(k.doc, k.start, k.end, k.id) for k in self.c.codings
-                        if accept(Span(k.doc, k.start, k.end, k.id))]
-            return [Span(t.doc, t.start, t.end) for ts in self.c.turns.values() for t in ts
-                    if t.end > t.start and accept(Span(t.doc, t.start, t.end))]
         if isinstance(node, ast.Or):
             return _unique(self.spans(node.left) + self.spans(node.right))
         if isinstance(node, ast.And):
             return self.conjunction(node)
         if isinstance(node, ast.Not):
-            everything = [Span(t.doc, t.start, t.end) for ts in self.c.turns.values()
-                          for t in ts if t.end > t.start]
-            return self.without(everything, node.operand)
+            return self.without(self.base_spans(coded=False), node.operand)
         if isinstance(node, ast.Relation):
             return self.relation(node)
         raise self.error(node, f"cannot evaluate {type(node).__name__}")
 
+    def base_spans(self, *, coded: bool) -> list[Span]:
+        """Every coding (``coded``) or every non-empty turn: what a filter on its own selects."""
+        if coded:
+            return [Span(k.doc, k.start, k.end, k.id) for k in self.c.codings]
+        return [Span(t.doc, t.start, t.end) for ts in self.c.turns.values() for t in ts
+                if t.end > t.start]
+
     def conjunction(self, node: ast.And) -> list[Span]:
         left, right = node.left, node.right
-        if isinstance(right, ast.Filter) and not isinstance(left, ast.Filter):
-            return [s for s in self.spans(left) if self.predicate(right)(s)]
-        if isinstance(left, ast.Filter) and not isinstance(right, ast.Filter):
-            return [s for s in self.spans(right) if self.predicate(left)(s)]
+        # a side made of filters only is a condition on the other side's spans
+        if _is_filter_expr(right):
+            accept = self.accepts(right)
+            return [s for s in self.spans(left) if accept(s)]
+        if _is_filter_expr(left):
+            accept = self.accepts(left)
+            return [s for s in self.spans(right) if accept(s)]
         if isinstance(right, ast.Not):
             return self.without(self.spans(left), right.operand)
         if isinstance(left, ast.Not):
             return self.without(self.spans(right), left.operand)
-        if isinstance(left, ast.Filter) and isinstance(right, ast.Filter):
-            accept = self.predicate(right)
-            return [s for s in self.spans(left) if accept(s)]
         a, b = self.spans(left), self.spans(right)
         index_a, index_b = _Index(a), _Index(b)
         return _unique([s for s in a if index_b.overlaps(s)] +
                        [s for s in b if index_a.overlaps(s)])
 
     def without(self, spans: list[Span], operand: ast.Node) -> list[Span]:
-        if isinstance(operand, ast.Filter):
-            accept = self.predicate(operand)
+        if _is_filter_expr(operand):
+            accept = self.accepts(operand)
             return [s for s in spans if not accept(s)]
         index = _Index(self.spans(operand))
         return [s for s in spans if not index.overlaps(s)]
+
+    def accepts(self, node: ast.Node) -> Callable[[Span], bool]:
+        """The condition a filter expression (filters joined by AND, OR, NOT) puts on a span."""
+        if isinstance(node, ast.Filter):
+            return self.predicate(node)
+        if isinstance(node, ast.Not):
+            inner = self.accepts(node.operand)
+            return lambda s: not inner(s)
+        if isinstance(node, ast.And | ast.Or):
+            left, right = self.accepts(node.left), self.accepts(node.right)
+            if isinstance(node, ast.And):
+                return lambda s: left(s) and right(s)
+            return lambda s: left(s) or right(s)
+        raise self.error(node, "not a filter expression")
 
     def relation(self, node: ast.Relation) -> list[Span]:
         a, b = self.spans(node.left), self.spans(node.right)
@@ -248,7 +287,7 @@ class _Eval:
             return [s for s in a if index.overlaps(s)]
         if node.kind == "inside":
             return [s for s in a if index.contains(s)]
-        n = node.n if node.n is not None else (1 if node.kind == "followed_by" else 0)
+        n = node.n if node.n is not None else (2 if node.kind == "followed_by" else 0)
         position = self.sentence_index if node.unit == "sentences" else self.turn_index
         by_doc: dict[int, list[int]] = defaultdict(list)
         for s in b:
@@ -274,8 +313,7 @@ class _Eval:
         return turn.idx if turn else 0
 
     def sentence_index(self, span: Span) -> int:
-        sents = self.c.sentences().get(span.doc, [])
-        starts = [s for s, _ in sents]
+        starts = self.c.sentence_starts(span.doc)
         return max(bisect.bisect_right(starts, span.start) - 1, 0)
 
     # codes
@@ -304,6 +342,13 @@ class _Eval:
 
     # filters
     def predicate(self, node: ast.Filter) -> Callable[[Span], bool]:
+        """The test a filter puts on a span (built once per filter node)."""
+        found = self._predicates.get(id(node))
+        if found is None:
+            found = self._predicates[id(node)] = self._make_predicate(node)
+        return found
+
+    def _make_predicate(self, node: ast.Filter) -> Callable[[Span], bool]:
         name = _field(node)
         c = self.c
         if name in ("document", "doc"):
@@ -323,23 +368,45 @@ class _Eval:
                                       text=True)
         if name in c.speaker_types:
             kind = c.speaker_types[name]
+            typed = self.typed(node, kind)
 
             def by_speaker_attr(s: Span) -> bool:
                 turn = c.turn_at(s.doc, s.start)
                 value = c.speaker_attrs.get(turn.speaker or "", {}).get(name) if turn else None
                 if value is None:
                     value = c.doc_attrs.get(c.docs[s.doc]["uid"], {}).get(name)
-                return _compare(value, node, text=kind == "text")
+                return _compare(value, typed, text=kind == "text")
             return by_speaker_attr
         if name in c.doc_types:
             kind = c.doc_types[name]
+            typed = self.typed(node, kind)
             return lambda s: _compare(c.doc_attrs.get(c.docs[s.doc]["uid"], {}).get(name),
-                                      node, text=kind == "text")
+                                      typed, text=kind == "text")
         known = sorted(BUILTIN_FIELDS | set(c.speaker_types) | set(c.doc_types))
         close = difflib.get_close_matches(name, known, n=2)
         raise self.error(node, f"unknown field or attribute {name!r}",
                          f"did you mean {', '.join(close)}?" if close
                          else f"fields: {', '.join(known)}")
+
+    def typed(self, node: ast.Filter, kind: str) -> ast.Filter:
+        """The filter with values fit for a number or date attribute; refuses values that
+        cannot be compared with it (they would otherwise compare as text, silently)."""
+        if kind == "number":
+            if any(_as_number(v) is None for v in node.values):
+                raise self.error(node, f"{node.field} is a number attribute",
+                                 f"compare it with a number, such as {node.field} >= 40")
+            return node
+        if kind == "date":
+            values: list[ast.FilterValue] = []
+            for v in node.values:
+                iso = _iso_date(v)
+                if iso is None:
+                    raise self.error(node, f"{node.field} is a date attribute",
+                                     f"write a date such as {node.field} >= 2026-03-01 "
+                                     'or "01.03.2026"')
+                values.append(iso)
+            return replace(node, values=tuple(values))
+        return node
 
     # text search
     def text_spans(self, node: ast.Text) -> list[Span]:
@@ -382,6 +449,13 @@ class _Eval:
                              "run 'qcode nlp annotate' first")
         from qcode.nlp.lemmatizer import LemmaLookup
 
+        annotated = {doc for doc, _data in tokens}
+        missing = [d for d, ts in self.c.turns.items()
+                   if d not in annotated and any(t.end > t.start for t in ts)]
+        if missing:
+            self.warnings.append(
+                f"lemma:{value} searched only the {len(annotated)} annotated documents; "
+                f"{len(missing)} are not annotated (run 'qcode nlp annotate')")
         wanted = {value.lower()} | {r.lower() for r in LemmaLookup.default().readings(value)}
         out: list[Span] = []
         for doc, data in tokens:
@@ -393,18 +467,26 @@ class _Eval:
         return out
 
     def fuzzy_spans(self, node: ast.Text, value: str) -> list[Span]:
+        """Words spelt like ``value``: rapidfuzz ``ratio`` of the lower-cased forms at least
+        the threshold. A phrase of n words is compared with runs of 1 to n words of a turn
+        (so ``~"felles møter"`` also finds *fellesmøter*)."""
         from rapidfuzz import fuzz, process
 
         threshold = DEFAULT_FUZZY if node.threshold is None else node.threshold
+        most = max(len(value.split()), 1)
         vocabulary: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
         word = re.compile(r"\w+(?:-\w+)*")
         for doc, turns in self.c.turns.items():
             text = self.c.text(doc)
             for t in turns:
-                for m in word.finditer(text, t.start, t.end):
-                    vocabulary[m.group().lower()].append((doc, m.start(), m.end()))
-        hits = process.extract(value.lower(), list(vocabulary), scorer=fuzz.ratio,
-                               score_cutoff=threshold, limit=None)
+                found = list(word.finditer(text, t.start, t.end))
+                for size in range(1, most + 1):
+                    for i in range(len(found) - size + 1):
+                        run = found[i:i + size]
+                        form = " ".join(m.group() for m in run).lower()
+                        vocabulary[form].append((doc, run[0].start(), run[-1].end()))
+        hits = process.extract(" ".join(value.lower().split()), list(vocabulary),
+                               scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
         return [Span(doc, s, e) for form, _score, _ in hits for doc, s, e in vocabulary[form]]
 
 
@@ -413,6 +495,39 @@ _NO_TURN = TurnRow(-1, -1, 0, 0, 0, None, None, None, None)
 
 def _field(node: ast.Filter) -> str:
     return node.field.lower() if node.field.lower() in BUILTIN_FIELDS else node.field
+
+
+def _is_filter_expr(node: ast.Node) -> bool:
+    """A filter, or filters joined by AND, OR and NOT: a condition rather than spans."""
+    if isinstance(node, ast.Filter):
+        return True
+    if isinstance(node, ast.Not):
+        return _is_filter_expr(node.operand)
+    if isinstance(node, ast.And | ast.Or):
+        return _is_filter_expr(node.left) and _is_filter_expr(node.right)
+    return False
+
+
+def _has_coder(node: ast.Node) -> bool:
+    return any(isinstance(n, ast.Filter) and _field(n) == "coder" for n in ast.walk(node))
+
+
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+_NO_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", re.ASCII)
+
+
+def _iso_date(value: ast.FilterValue) -> str | None:
+    """``2026-03-01`` or ``1.3.2026`` as ``2026-03-01``; None if it is not a valid date."""
+    if not isinstance(value, str):
+        return None
+    for rx, (y, m, d) in ((_ISO_DATE, (1, 2, 3)), (_NO_DATE, (3, 2, 1))):
+        found = rx.fullmatch(value.strip())
+        if found:
+            try:
+                return date(int(found[y]), int(found[m]), int(found[d])).isoformat()
+            except ValueError:
+                return None
+    return None
 
 
 def _in_order(parts: Sequence[str], segs: Sequence[str]) -> bool:
@@ -524,6 +639,9 @@ class Hit:
     coding_ids: list[int]
     context_before: str = ""
     context_after: str = ""
+    #: Informants (non-interviewer speakers in the query's scope) whose turns the hit's
+    #: spans touch: what the hit adds to the coverage.
+    informants: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -557,24 +675,29 @@ class QueryResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _mentions_interviewer(node: ast.Node, corpus: Corpus) -> bool:
-    for n in ast.walk(node):
-        if isinstance(n, ast.Filter) and _field(n) == "role" and any(
-                str(v).casefold() == INTERVIEWER_ROLE for v in n.values):
-            return True
-        if isinstance(n, ast.Filter) and _field(n) == "speaker" and any(
-                corpus.role_of(str(v)) == INTERVIEWER_ROLE for v in n.values):
-            return True
-    return False
-
-
-def _scope_filters(node: ast.Node) -> list[ast.Filter]:
-    """Filters that restrict the whole query (top-level AND chain)."""
+def _mentions_interviewer(node: ast.Node, corpus: Corpus, negated: bool = False) -> bool:
+    """Whether a filter selects the interviewer role or an interviewer speaker: with
+    ``=`` or ``in`` outside NOT (or ``!=``/``not in`` under NOT)."""
+    if isinstance(node, ast.Not):
+        return _mentions_interviewer(node.operand, corpus, not negated)
     if isinstance(node, ast.Filter):
-        return [node]
+        if (node.op in ("=", "in")) == negated:
+            return False
+        wanted = {str(v).casefold() for v in node.values}
+        if _field(node) == "role":
+            return INTERVIEWER_ROLE in wanted
+        if _field(node) == "speaker":
+            return any(t.role == INTERVIEWER_ROLE and t.speaker.casefold() in wanted
+                       for ts in corpus.turns.values() for t in ts if t.speaker)
+        return False
+    return any(_mentions_interviewer(n, corpus, negated) for n in ast.children(node))
+
+
+def _scope_filters(node: ast.Node) -> list[ast.Node]:
+    """Filter expressions that restrict the whole query (the top-level AND chain)."""
     if isinstance(node, ast.And):
         return _scope_filters(node.left) + _scope_filters(node.right)
-    return []
+    return [node] if _is_filter_expr(node) else []
 
 
 def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int = 0,
@@ -589,28 +712,36 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
     attributes = set(corpus.speaker_types) | set(corpus.doc_types)
     node = parse(query, codes=[c for c in corpus.code_paths if c not in attributes])
     ev = _Eval(corpus, query)
+    ev.check(node)
     spans = ev.spans(node)
     with_interviewer = include_interviewer or _mentions_interviewer(node, corpus)
     if not with_interviewer:
         spans = [s for s in spans
                  if (corpus.turn_at(s.doc, s.start) or _NO_TURN).role != INTERVIEWER_ROLE]
-    hits = _hits(corpus, spans, unit, context)
-    scope = [f for f in _scope_filters(node) if _field(f) != "coder"]
-    coverage = _coverage(corpus, ev, hits, spans, scope, coverage_by, query)
-    return QueryResult(query, unit, hits, coverage, coverage_by, with_interviewer)
+    hits = _hits(corpus, spans, unit, context, with_interviewer)
+    scope = [f for f in _scope_filters(node) if not _has_coder(f)]
+    coverage = _coverage(corpus, ev, spans, scope, coverage_by, query)
+    counted = {s for c in coverage for s in c.informants}
+    for h in hits:
+        h.informants = [s for s in h.informants if s in counted]
+    return QueryResult(query, unit, hits, coverage, coverage_by, with_interviewer,
+                       ev.warnings)
 
 
 def _line_of(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
-def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int) -> list[Hit]:
+def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
+          with_interviewer: bool = False) -> list[Hit]:
     groups: dict[Any, list[Span]] = defaultdict(list)
     for s in spans:
-        if unit == "excerpt":
-            groups[(s.doc, s.start, s.end, s.coding)].append(s)
-        elif unit == "turn":
-            turns = corpus.turns_overlapping(s) or [corpus.turn_at(s.doc, s.start) or _NO_TURN]
+        if unit == "excerpt":  # one hit per stretch of text, with all its codings
+            groups[(s.doc, s.start, s.end)].append(s)
+        elif unit == "turn":  # every turn the span touches (interviewer turns as asked)
+            turns = [t for t in corpus.turns_overlapping(s)
+                     if with_interviewer or t.role != INTERVIEWER_ROLE]
+            turns = turns or [corpus.turn_at(s.doc, s.start) or _NO_TURN]
             for t in turns:
                 groups[(s.doc, t.id)].append(s)
         else:
@@ -642,9 +773,14 @@ def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int) -> list[Hi
             role=turn.role if turn and unit != "document" else None,
             codes=sorted({k.code for k in codings}), coders=sorted({k.coder for k in codings}),
             coding_ids=sorted({k.id for k in codings}), context_before=before,
-            context_after=after))
+            context_after=after, informants=_informants(corpus, members)))
     hits.sort(key=lambda h: (h.document.casefold(), h.start, h.end))
     return hits
+
+
+def _informants(corpus: Corpus, spans: Iterable[Span]) -> list[str]:
+    return sorted({t.speaker for s in spans for t in corpus.turns_overlapping(s)
+                   if t.speaker and t.role != INTERVIEWER_ROLE})
 
 
 def _group_value(corpus: Corpus, speaker: str, turn: TurnRow, by: str) -> str:
@@ -658,12 +794,12 @@ def _group_value(corpus: Corpus, speaker: str, turn: TurnRow, by: str) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _coverage(corpus: Corpus, ev: _Eval, hits: list[Hit], spans: list[Span],
-              scope: list[ast.Filter], by: str, query: str) -> list[Coverage]:
+def _coverage(corpus: Corpus, ev: _Eval, spans: list[Span],
+              scope: list[ast.Node], by: str, query: str) -> list[Coverage]:
     if by != "role" and by not in corpus.speaker_types and by not in corpus.doc_types:
         raise QueryError(f"cannot count coverage by {by!r}: no such attribute", query, 0,
                          "use role or an attribute name")
-    accept = [ev.predicate(f) for f in scope]
+    accept = [ev.accepts(f) for f in scope]
     in_scope: dict[str, set[str]] = defaultdict(set)
     for turns in corpus.turns.values():
         for t in turns:
@@ -678,6 +814,7 @@ def _coverage(corpus: Corpus, ev: _Eval, hits: list[Hit], spans: list[Span],
             if t.speaker and t.role != INTERVIEWER_ROLE:
                 covered[_group_value(corpus, t.speaker, t, by)].add(t.speaker)
     out = []
-    for group in sorted(in_scope, key=str.casefold):
-        out.append(Coverage(group, sorted(covered.get(group, set())), len(in_scope[group])))
+    for group in sorted(in_scope, key=str.casefold):  # of those in scope only: k <= n
+        out.append(Coverage(group, sorted(covered.get(group, set()) & in_scope[group]),
+                            len(in_scope[group])))
     return out

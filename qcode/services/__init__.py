@@ -7,8 +7,10 @@ here so front ends write ``services.import_paths(...)``.
 
 from qcode.services.agreement import *  # noqa: F403
 from qcode.services.anonymize import *  # noqa: F403
+from qcode.services.backup import *  # noqa: F403
 from qcode.services.coding import *  # noqa: F403
 from qcode.services.nlp import *  # noqa: F403
 from qcode.services.projects import *  # noqa: F403
 from qcode.services.query import *  # noqa: F403
 from qcode.services.suggest import *  # noqa: F403
+from qcode.services.teamwork import *  # noqa: F403

@@ -374,16 +374,14 @@ def save_agreement_report(store: Store, name: str, report: AgreementReport,
     actor = actor or default_actor()
     params = {"type": "agreement", "coders": report.coders, "unit": report.unit,
               "rollup": report.rollup, "include_interviewer": report.include_interviewer}
-    result = {"type": "agreement", "documents": report.documents,
-              "rows": [asdict(r) for r in report.rows], "notes": report.notes,
-              "hits": [], "coverage": [], "unit": report.unit}
+    rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
+             for k, v in asdict(r).items()} for r in report.rows]
+    result = {"type": "agreement", "documents": report.documents, "rows": rows,
+              "notes": report.notes, "hits": [], "coverage": [], "unit": report.unit}
     query = f"agreement {','.join(report.coders)} unit={report.unit}"
     with store.transaction():
-        rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
-                 for k, v in row.items()} for row in result["rows"]]
         rid = store.insert_report(name, query, json.dumps(params),
-                                  json.dumps({**result, "rows": rows}, allow_nan=False),
-                                  actor, utc_now())
+                                  json.dumps(result, allow_nan=False), actor, utc_now())
         store.record_event(actor, "report.create", {"report": rid, "name": name,
                                                      "query": query})
     return rid

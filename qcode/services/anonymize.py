@@ -1,21 +1,34 @@
 """The anonymisation leak check and pseudonymisation of documents.
 
-Checking combines the pipeline's named entities (when it has them) with the
-rule detectors of ``qcode.nlp.leaks``. Applying replaces chosen findings with
-consistent placeholders in a new version of the document; the key (original ->
-placeholder) goes to a separate file outside the project, readable by its
-owner only, and never into the project or an export.
+Checking combines the rule detectors of ``qcode.nlp.leaks`` (identifiers,
+addresses, the name and place gazetteers, capitalised words) with what the
+language pipeline knows when it has a model: its named entities, and its
+part-of-speech tags (a word tagged as a proper noun is a low-confidence hint;
+a capitalised unknown word shaped like a Norwegian surname or farm name,
+``Fjellheim``, ``Bertelsen``, is a medium one). Capitalised words inside a
+multi-word title the model calls a product, event or work (``Guitar Hero``)
+are not hints. A name found with medium or high confidence makes its other
+occurrences in the same text findings too.
+
+Applying replaces chosen findings with consistent placeholders in a new
+version of the document; the key (original -> placeholder) goes to a separate
+file outside the project, readable by its owner only, and never into the
+project or an export. The previous version, which holds the originals, is
+removed from the project, and the file is rewritten so no copy of them stays
+in its free pages.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qcode.errors import InputError
 from qcode.store import Store
@@ -30,6 +43,19 @@ PLACEHOLDERS = {
 }
 NUMBERED = {"name_list": "person", "entity": "navn", "gazetteer": "navn",
             "capitalised": "navn"}
+NON_NAME_LABELS = frozenset({"PROD", "EVT", "DRV", "MISC", "WORK_OF_ART", "PRODUCT", "EVENT"})
+# Norwegian surnames and farm or place names end like this (Bertelsen, Fjellheim, Bjørndalen)
+NAME_SHAPE = re.compile(
+    r"(?:s?sen|son|stad|rud|dal|dalen|dahl|heim|vik|berg|land|haug|haugen|lie|bakken|moen|"
+    r"nes|strand|holm|aas|seth|seter|gård|gaard|rød|hagen|lund|bråten|myr|sæter|vold|voll|"
+    r"eide|rem|stuen|gjerde|bø|tveit|skog|fjord|fjell|sund|øy|ås|ness|borg|by)$")
+# lower-case words that belong to the name before them (Glemmen skole, Gjøvik kommune)
+INSTITUTION_HEADS = frozenset({
+    "skole", "skule", "barneskole", "ungdomsskole", "videregående", "vgs", "barnehage",
+    "barnehjem", "sykehus", "sykehjem", "klinikk", "legekontor", "kirke", "menighet", "gate",
+    "gata", "vei", "veien", "allé", "plass", "torg", "park", "senter", "kommune", "fylke",
+    "bydel", "stasjon", "politistasjon", "lensmannskontor", "universitet", "høgskole",
+    "bibliotek", "museum", "hotell", "bru", "idrettslag"})
 
 
 @dataclass(frozen=True)
@@ -58,12 +84,131 @@ def read_names(path: Path | None) -> list[str]:
             if n.strip() and not n.startswith("#")]
 
 
-def check_text(text: str, *, names: Sequence[str] = (), speakers: Iterable[str] = (),
-               use_pipeline: bool = True) -> list[Finding]:
-    """Leak findings in a plain text (the pipeline's entities included when it has NER)."""
-    from qcode.nlp.leaks import find_leaks
+# -- finding names with the model's help ----------------------------------------------
 
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> Any:
+    from qcode.nlp.lemmatizer import LemmaLookup
+    from qcode.nlp.matching import Vocabulary
+
+    return Vocabulary(LemmaLookup.default())
+
+
+def _allowed_spans(text: str) -> list[tuple[int, int]]:
+    from qcode.nlp.leaks import ALLOWED_TERMS
+
+    alt = "|".join(re.escape(t) for t in sorted(ALLOWED_TERMS, key=len, reverse=True))
+    return [m.span() for m in re.finditer(rf"(?<![\w-])(?:{alt})(?!\w)", text)]
+
+
+def _model_hints(text: str, tokens: Sequence[tuple[int, int, str]],
+                 sentence_starts: Iterable[int]) -> list[Finding]:
+    """Proper-noun tags (low) and name-shaped unknown capitalised words (medium)."""
+    from qcode.nlp.leaks import Finding
+
+    known = _vocabulary().known
+    starts = set(sentence_starts)
+    out = []
+    for s, e, pos in tokens:
+        form = text[s:e]
+        if len(form) < 2 or not form[:1].isupper() or not any(c.isalpha() for c in form):
+            continue
+        lower = form.lower()
+        if form.isalpha() and len(form) >= 4 and NAME_SHAPE.search(lower) and not known(lower):
+            out.append(Finding(s, e, form, "capitalised", "medium",
+                               "capitalised unknown word shaped like a surname or place name"))
+        elif pos == "PROPN" and not (s in starts and known(lower)):
+            out.append(Finding(s, e, form, "capitalised", "low",
+                               "tagged as a proper noun by the language model"))
+    return out
+
+
+def _extend_heads(text: str, findings: Sequence[Finding]) -> list[Finding]:
+    from qcode.nlp.leaks import NAME_KINDS, Finding
+
+    out = []
+    for f in findings:
+        m = re.match(r"[ \u00a0](\w+)", text[f.end:])
+        if f.kind in NAME_KINDS and m and m.group(1) in INSTITUTION_HEADS:
+            end = f.end + m.end()
+            f = Finding(f.start, end, text[f.start:end], f.kind, f.confidence, f.detail)
+        out.append(f)
+    return out
+
+
+def _same_name_elsewhere(text: str, findings: Sequence[Finding],
+                         protected: Sequence[tuple[int, int]]) -> list[Finding]:
+    """Other occurrences of words found as names with medium or high confidence."""
+    from qcode.nlp.leaks import NAME_KINDS, WORD, Finding
+
+    known = _vocabulary().known
+    words: dict[str, Finding] = {}
+    for f in findings:
+        if f.kind in NAME_KINDS and f.confidence in ("high", "medium"):
+            for m in WORD.finditer(f.text):
+                w = m.group()
+                if len(w) >= 3 and w[:1].isupper() and not known(w.lower()):
+                    words.setdefault(w, f)
+    if not words:
+        return []
+    covered = [(f.start, f.end) for f in findings]
+    out = []
+    pattern = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, sorted(words, key=len,
+                                                                            reverse=True)))
+                         + r")(?:s)?(?![\w-])")
+    for m in pattern.finditer(text):
+        s, e = m.span()
+        if any(a < e and s < b for a, b in covered) or any(a <= s and e <= b
+                                                           for a, b in protected):
+            continue
+        src = words.get(m.group()) or words.get(m.group()[:-1])
+        if src is None:
+            continue
+        out.append(Finding(s, e, m.group(), src.kind, "medium",
+                           f"the same name as «{src.text}» found elsewhere in the text"))
+    return out
+
+
+def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
+                   tokens: Sequence[tuple[int, int, str]] = (),
+                   sentence_starts: Iterable[int] = (), names: Sequence[str] = (),
+                   speakers: Iterable[str] = (), allow_list: bool = True) -> list[Finding]:
+    """The rule detectors plus the model's entities and hints, merged.
+
+    ``tokens``: ``(start, end, UPOS)`` of the pipeline's tokens. ``allow_list=False``
+    also reports model entities on the allow-listed names (Norge, Nav ...): for
+    measuring name detection, never for checking documents.
+    """
+    from qcode.nlp.leaks import find_entities, find_leaks, merge_findings, protected_spans
+
+    starts = list(sentence_starts)
+    speakers = list(speakers)
+    base = find_leaks(text, entities=entities, sentence_starts=starts, names=names,
+                      speakers=speakers)
+    protected = protected_spans(text, speakers)
+    extra = [f for f in _model_hints(text, tokens, starts)
+             if not any(a <= f.start and f.end <= b for a, b in protected)]
+    if not allow_list:
+        allowed = _allowed_spans(text)
+        extra += [f for f in find_entities(text, entities)
+                  if any(f.start < b and a < f.end for a, b in allowed)]
+    found = merge_findings([*base, *extra], text) if extra else list(base)
+    titles = [(s, e) for s, e, label in entities
+              if str(label).upper() in NON_NAME_LABELS and " " in text[s:e].strip()]
+    if titles:
+        found = [f for f in found if not (f.confidence == "low" and any(
+            a <= f.start and f.end <= b for a, b in titles))]
+    found = merge_findings(_extend_heads(text, found), text)
+    more = _same_name_elsewhere(text, found, protected)
+    return merge_findings([*found, *more], text) if more else found
+
+
+def check_text(text: str, *, names: Sequence[str] = (), speakers: Iterable[str] = (),
+               use_pipeline: bool = True, allow_list: bool = True) -> list[Finding]:
+    """Leak findings in a plain text (the pipeline's entities and tags when it has them)."""
     entities: list[tuple[int, int, str]] = []
+    tokens: list[tuple[int, int, str]] = []
     starts: list[int] = []
     if use_pipeline:
         from qcode.nlp.pipeline import load_pipeline
@@ -71,9 +216,10 @@ def check_text(text: str, *, names: Sequence[str] = (), speakers: Iterable[str] 
         nlp = load_pipeline()
         doc = nlp(text)
         entities = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+        tokens = [(t.idx, t.idx + len(t.text), t.pos_) for t in doc if not t.is_space]
         starts = [s.start_char for s in doc.sents]
-    return list(find_leaks(text, entities=entities, sentence_starts=starts, names=names,
-                           speakers=speakers))
+    return find_all_leaks(text, entities=entities, tokens=tokens, sentence_starts=starts,
+                          names=names, speakers=speakers, allow_list=allow_list)
 
 
 def check_file(path: Path, *, names: Sequence[str] = ()) -> tuple[str, list[Finding]]:
@@ -89,8 +235,6 @@ def check_file(path: Path, *, names: Sequence[str] = ()) -> tuple[str, list[Find
 def check_document(store: Store, ref: str, *, names: Sequence[str] = (),
                    annotate: bool = True) -> list[DocumentFinding]:
     """Check a stored document using its stored annotations (annotating first if needed)."""
-    from qcode.nlp.leaks import find_leaks
-
     doc = store.document(ref)
     if annotate and doc.id not in store.annotated():
         from qcode.services.nlp import annotate_documents
@@ -98,9 +242,12 @@ def check_document(store: Store, ref: str, *, names: Sequence[str] = (),
         annotate_documents(store, [doc.name])
     entities = [(s, e, label) for _t, s, e, label in store.entities(doc.id)]
     starts = [s for _t, s, _e in store.sentences(doc.id)]
+    tokens = [(s, e, str(p)) for arrays in store.turn_tokens(doc.id).values()
+              for s, e, p in zip(arrays["start"], arrays["end"],
+                                 arrays.get("pos", [""] * len(arrays["start"])), strict=True)]
     speakers = {t.speaker for t in store.turns(doc.id) if t.speaker}
-    findings = find_leaks(doc.text, entities=entities, sentence_starts=starts, names=names,
-                          speakers=speakers)
+    findings = find_all_leaks(doc.text, entities=entities, tokens=sorted(tokens),
+                              sentence_starts=starts, names=names, speakers=speakers)
     return [DocumentFinding(doc.name, f.start, f.end, f.text, f.kind, f.confidence, f.detail)
             for f in findings]
 
@@ -139,6 +286,43 @@ def record_import_findings(store: Store, document_ids: Sequence[int],
     return counts
 
 
+# -- measuring name detection -----------------------------------------------------------
+
+
+def name_detector(*, allow_list: bool = False) -> Callable[[str], list[Finding]]:
+    """A ``predict`` for ``qcode.nlp.leaks.evaluate_name_detection``: the pipeline's
+    entities and tags, the rules and the gazetteers, as the check uses them."""
+    from qcode.nlp.pipeline import load_pipeline
+
+    nlp = load_pipeline()
+
+    def predict(text: str) -> list[Finding]:
+        doc = nlp(text)
+        return find_all_leaks(
+            text, entities=[(e.start_char, e.end_char, e.label_) for e in doc.ents],
+            tokens=[(t.idx, t.idx + len(t.text), t.pos_) for t in doc if not t.is_space],
+            sentence_starts=[s.start_char for s in doc.sents], allow_list=allow_list)
+
+    return predict
+
+
+def evaluate_names(gold: Path, *, allow_list: bool = False,
+                   min_confidence: str = "low") -> dict[str, object]:
+    """Token-level precision and recall of name findings on a NorNE CoNLL-U file.
+
+    ``allow_list=False`` (name detection) counts every name NorNE marks; with the
+    allow-list, country names and Nav are left out as the check leaves them out.
+    """
+    from qcode.nlp.leaks import evaluate_name_detection
+    from qcode.nlp.pipeline import choose_pipeline, pipeline_id
+
+    result = evaluate_name_detection(gold, name_detector(allow_list=allow_list),
+                                     min_confidence=min_confidence)
+    result["pipeline"] = pipeline_id(choose_pipeline())
+    result["allow_list"] = allow_list
+    return result
+
+
 # -- apply ---------------------------------------------------------------------------
 
 
@@ -152,6 +336,7 @@ class ApplyReport:
     key_file: Path
     codings_moved: int
     placeholders: list[str] = field(default_factory=list)
+    backups: list[Path] = field(default_factory=list)  # older copies that hold originals
 
 
 def _load_key(path: Path) -> dict[str, str]:
@@ -162,7 +347,10 @@ def _load_key(path: Path) -> dict[str, str]:
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: not a qcode key file", "give a new or an existing key "
                          "file written by 'qcode anonymize apply'") from exc
-    mapping = data.get("mapping", {}) if isinstance(data, dict) else {}
+    if not isinstance(data, dict) or "mapping" not in data:
+        raise InputError(f"{path}: not a qcode key file", "give a new or an existing key "
+                         "file written by 'qcode anonymize apply'")
+    mapping = data.get("mapping", {})
     return {str(k): str(v) for k, v in mapping.items()}
 
 
@@ -174,35 +362,90 @@ def _write_key(path: Path, mapping: dict[str, str]) -> None:
                    "mapping": mapping}, fh, ensure_ascii=False, indent=1, sort_keys=True)
     os.chmod(tmp, 0o600)
     tmp.replace(path)
+    os.chmod(path, 0o600)
 
 
-def _placeholder(kind: str, original: str, mapping: dict[str, str]) -> str:
-    key = original.casefold()
+def _category(kind: str, detail: str) -> str:
+    """The placeholder's stem: person, sted (place), organisasjon or navn."""
+    if kind == "name_list":
+        return "person"
+    d = detail.upper()
+    if kind == "entity":
+        if d.startswith("PER"):
+            return "person"
+        if d.startswith(("GPE_LOC", "LOC", "GPE ")):
+            return "sted"
+        if d.startswith(("ORG", "GPE_ORG")):
+            return "organisasjon"
+    if kind == "gazetteer":
+        return "sted" if "PLACE" in d else "person"
+    return NUMBERED.get(kind, "navn")
+
+
+def _placeholder(kind: str, original: str, mapping: dict[str, str], detail: str = "") -> str:
+    key = " ".join(original.split()).casefold()
     if key in mapping:
         return mapping[key]
     if kind in PLACEHOLDERS:
         value = PLACEHOLDERS[kind]
     else:
-        stem = NUMBERED.get(kind, "navn")
-        used = {v for v in mapping.values() if v.startswith(f"({stem} ")}
-        value = f"({stem} {len(used) + 1})"
+        parts = key.split()
+        # the same person: «Marius» after «Marius Fjellheim» (or the other way round)
+        value = next((v for k, v in mapping.items() if v.startswith("(") and " " in v and (
+            (len(parts) == 1 and parts[0] in k.split()) or
+            (len(parts) > 1 and k in parts))), "")
+        if not value:
+            stem = _category(kind, detail)
+            used = {v for v in mapping.values() if v.startswith(f"({stem} ")}
+            value = f"({stem} {len(used) + 1})"
     mapping[key] = value
     return value
+
+
+def _check_key_path(store: Store, key_file: Path) -> Path:
+    from qcode.store.db import backup_dir
+
+    key_file = Path(key_file).expanduser().resolve()
+    project = store.path.resolve()
+    backups = backup_dir(project).resolve()
+    if key_file == project or key_file.suffix == ".qcode" or \
+            key_file.is_relative_to(backups) or key_file.name.startswith(project.name):
+        raise InputError(f"{key_file}: the key must not be a project file or lie in its "
+                         "backups", "name a separate file, e.g. ~/nokler/studie-nokkel.json")
+    if not key_file.parent.is_dir():
+        raise InputError(f"{key_file.parent}: no such folder",
+                         "create the folder for the key file first")
+    return key_file
+
+
+def _replace_words(text: str, mapping: dict[str, str]) -> str:
+    """Whole-word replacement of the key's originals (memos, stored reports)."""
+    if not text or not mapping:
+        return text
+    keys = sorted(mapping, key=len, reverse=True)
+    pat = re.compile(r"(?<![\w])(?:" + "|".join(r"\s+".join(map(re.escape, k.split()))
+                                                 for k in keys) + r")(?![\w])", re.I)
+    return pat.sub(lambda m: mapping.get(" ".join(m.group().split()).casefold(),
+                                         m.group()), text)
 
 
 def apply_pseudonyms(store: Store, ref: str, key_file: Path, *,
                      confidence: Sequence[str] = ("high",), kinds: Sequence[str] | None = None,
                      names: Sequence[str] = (), actor: str | None = None) -> ApplyReport:
-    """Replace findings with consistent placeholders as a new version of the document."""
+    """Replace findings with consistent placeholders as a new version of the document.
+
+    Codings and decided suggestions move to the new version, anchored on the same
+    words. The previous version (with the originals) is removed, the originals are
+    replaced in memos and stored reports too, and the file is compacted so no copy
+    stays in it. The key goes to ``key_file`` (owner-only), never into the project.
+    """
     from qcode.ingest.common import sha256_text
     from qcode.ingest.hygiene import count_words
     from qcode.models import ParsedDocument, Segment
     from qcode.services.projects import default_actor
+    from qcode.store.db import backup_dir
 
-    key_file = Path(key_file).resolve()
-    if key_file == store.path.resolve() or key_file.suffix == ".qcode":
-        raise InputError(f"{key_file}: the key must not be a project file",
-                         "name a separate file, e.g. ~/nokler/studie-nokkel.json")
+    key_file = _check_key_path(store, key_file)
     doc = store.document(ref)
     chosen = [f for f in check_document(store, ref, names=names)
               if f.confidence in confidence and (kinds is None or f.kind in kinds)]
@@ -212,11 +455,13 @@ def apply_pseudonyms(store: Store, ref: str, key_file: Path, *,
     mapping = _load_key(key_file)
     pieces: list[str] = []
     shifts: list[tuple[int, int, int]] = []  # old start, old end, new length
+    replaced: dict[str, str] = {}
     pos = 0
     for f in sorted(chosen, key=lambda f: f.start):
         if f.start < pos:
             continue
-        replacement = _placeholder(f.kind, f.text, mapping)
+        replacement = _placeholder(f.kind, f.text, mapping, f.detail)
+        replaced[" ".join(f.text.split()).casefold()] = replacement
         pieces.append(doc.text[pos:f.start])
         pieces.append(replacement)
         shifts.append((f.start, f.end, len(replacement)))
@@ -235,6 +480,10 @@ def apply_pseudonyms(store: Store, ref: str, key_file: Path, *,
                 break
         return offset + delta
 
+    def span(start: int, end: int) -> tuple[int, int]:
+        a = moved(start, is_end=False)
+        return a, max(moved(end, is_end=True), a + 1)
+
     turns = store.turns(doc.id)
     segments = tuple(Segment(moved(t.start, is_end=False), moved(t.end, is_end=True),
                              t.speaker, t.time_start, t.time_end, t.label) for t in turns)
@@ -244,18 +493,67 @@ def apply_pseudonyms(store: Store, ref: str, key_file: Path, *,
                             source_sha256=sha256_text(new_text))
     actor = actor or default_actor()
     codings = 0
+    conn = store.conn
     with store.transaction():
         new_id = store.insert_document(
             parsed, kind=doc.kind, sha256=sha256_text(new_text),
             word_count=sum(count_words(new_text[s.start:s.end]) for s in segments),
             actor=actor, previous=doc)
         for coding_id, start, end in store.codings_on(doc.id):
-            store.move_coding(coding_id, new_id, moved(start, is_end=False),
-                              max(moved(end, is_end=True), moved(start, is_end=False) + 1))
+            store.move_coding(coding_id, new_id, *span(start, end))
             codings += 1
+        conn.execute("DELETE FROM suggestions WHERE document_id = ? AND status = 'pending'",
+                     (doc.id,))
+        for sid, start, end in conn.execute(
+                'SELECT id, start, "end" FROM suggestions WHERE document_id = ?',
+                (doc.id,)).fetchall():
+            a, b = span(start, end)
+            conn.execute('UPDATE suggestions SET document_id = ?, start = ?, "end" = ? '
+                         "WHERE id = ?", (new_id, a, b, sid))
+        removed = [r[0] for r in conn.execute(
+            "SELECT id FROM documents WHERE uid = ? AND id <> ? ORDER BY version",
+            (doc.uid, new_id)).fetchall()]
+        for old_id in removed:  # the previous version and any older ones hold the originals
+            _remove_version(store, old_id)
+        for table, column in (("memos", "body"), ("codings", "memo"), ("reports", "result")):
+            for rid, value in conn.execute(f"SELECT id, {column} FROM {table}").fetchall():
+                new = _replace_words(value or "", replaced)
+                if new != value:
+                    conn.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (new, rid))
         store.record_event(actor, "anonymize.apply", {
             "document": doc.name, "from_id": doc.id, "to_id": new_id,
-            "replaced": len(shifts), "codings_moved": codings})
+            "replaced": len(shifts), "codings_moved": codings,
+            "versions_removed": len(removed)})
     _write_key(key_file, mapping)
+    _compact(store)
+    folder = backup_dir(store.path)
+    backups = sorted(folder.glob("*.qcode")) if folder.is_dir() else []
     return ApplyReport(doc.name, doc.version + 1, len(shifts), key_file, codings,
-                       sorted(set(mapping.values())))
+                       sorted(set(replaced.values())), backups)
+
+
+def _remove_version(store: Store, doc_id: int) -> None:
+    """Delete a superseded document version with everything that still points to it
+    (oldest first, so no other version's ``superseded_by`` points to it)."""
+    conn = store.conn
+    text = conn.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
+    turns = conn.execute('SELECT id, start, "end" FROM turns WHERE document_id = ?',
+                         (doc_id,)).fetchall()
+    for table in ("nlp_entities", "nlp_sentences", "nlp_tokens", "nlp_documents",
+                  "suggestions", "codings"):
+        conn.execute(f"DELETE FROM {table} WHERE document_id = ?", (doc_id,))
+    for turn_id, start, end in turns:
+        conn.execute("INSERT INTO turns_fts (turns_fts, rowid, text) VALUES ('delete', ?, ?)",
+                     (turn_id, text[start:end]))
+    conn.execute("DELETE FROM turns WHERE document_id = ?", (doc_id,))
+    conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+
+
+def _compact(store: Store) -> None:
+    """Rewrite the project file so deleted text leaves no trace in free pages or the WAL."""
+    conn = store.conn
+    with store.transaction():
+        conn.execute("INSERT INTO turns_fts (turns_fts) VALUES ('optimize')")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -601,14 +601,25 @@ def set_coding_memo(store: Store, ref: str, memo: str, actor: str | None = None)
 
 
 def list_codings(store: Store, *, document: str | None = None, code: str | None = None,
-                 coder: str | None = None, descendants: bool = True) -> list[Coding]:
-    """Codings on current documents, filtered by document, code (with sub-codes), coder."""
+                 coder: str | None = None, descendants: bool = True,
+                 blind_for: str | None = None) -> list[Coding]:
+    """Codings on current documents, filtered by document, code (with sub-codes), coder.
+
+    ``blind_for``: the active coder; with blind coding on, others' codings are hidden.
+    """
     doc_id = store.document(document).id if document else None
     code_ids = None
     if code:
         c = resolve_code(store, code)
         code_ids = [c.id, *(store.descendants(c.id) if descendants else [])]
-    return store.codings(document_id=doc_id, code_ids=code_ids, coder_id=coder)
+    found = store.codings(document_id=doc_id, code_ids=code_ids, coder_id=coder)
+    if blind_for is not None:
+        from qcode.services.teamwork import is_blind, visible_coders
+
+        if is_blind(store):
+            visible = set(visible_coders(store, blind_for))
+            found = [k for k in found if k.coder_id in visible]
+    return found
 
 
 # -- memos ---------------------------------------------------------------------------

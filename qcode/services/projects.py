@@ -89,8 +89,12 @@ def init_project(path: Path, actor: str | None = None) -> Path:
 
 
 def open_project(path: Path) -> Store:
-    """Open an existing project (integrity-checked and migrated)."""
-    return open_store(Path(path))
+    """Open an existing project (integrity-checked and migrated; backed up once a day)."""
+    from qcode.services.backup import daily_backup
+
+    store = open_store(Path(path))
+    daily_backup(store)  # best effort: never raises
+    return store
 
 
 # -- import --------------------------------------------------------------------------

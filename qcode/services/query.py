@@ -26,8 +26,18 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
     from qcode.query import engine
 
     text = resolve_saved(store, query)
+    corpus = engine.Corpus(store, _visible(store))
     return engine.run_query(store, text, unit=unit, context=context,
-                            include_interviewer=include_interviewer, coverage_by=coverage_by)
+                            include_interviewer=include_interviewer, coverage_by=coverage_by,
+                            corpus=corpus)
+
+
+def _visible(store: Store) -> list[str] | None:
+    """With blind coding on, only the active coder's codings are visible."""
+    from qcode.config import configured_coder
+    from qcode.services.teamwork import is_blind, visible_coders
+
+    return visible_coders(store, configured_coder()) if is_blind(store) else None
 
 
 def resolve_saved(store: Store, query: str) -> str:
@@ -185,23 +195,35 @@ def report_data(store: Store, report_id: int, *, full_text: bool = False) -> Rep
     info = {c.id: c for c in codes}
     speakers = {s.id: s.role for s in store.speakers()}
     attrs = store.attributes("speaker")
+    doc_attrs = store.attributes("document")
+    doc_uids = {d.name: d.uid for d in store.documents()}
     grouped: dict[str, list[Hit]] = defaultdict(list)
     for h in hits:
         for code in h.codes:
             grouped[code].append(h)
 
-    def group_of(hit: Hit) -> str:
+    def group_of(hit: Hit, speaker: str) -> str:
+        """The coverage group of an informant, as the engine counts it."""
         if by == "role":
-            return hit.role or "(no role)"
-        value = attrs.get(hit.speaker or "", {}).get(by)
-        return str(value) if value is not None else "(none)"
+            return speakers.get(speaker) or "(no role)"
+        value = attrs.get(speaker, {}).get(by)
+        if value is None:
+            value = doc_attrs.get(doc_uids.get(hit.document, ""), {}).get(by)
+        if value is None:
+            return "(none)"
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+    def informants(hit: Hit) -> list[str]:
+        if hit.informants:
+            return hit.informants
+        return [hit.speaker] if hit.speaker and hit.role != INTERVIEWER_ROLE else []
 
     sections = []
     for code in sorted(grouped, key=lambda c: order.get(c, 10**6)):
         covered: dict[str, set[str]] = defaultdict(set)
         for h in grouped[code]:
-            if h.speaker and h.role != INTERVIEWER_ROLE:
-                covered[group_of(h)].add(h.speaker)
+            for speaker in informants(h):
+                covered[group_of(h, speaker)].add(speaker)
         coverage = [Coverage(g, sorted(covered.get(g, set())), n) for g, n in totals.items()]
         c = info.get(code)
         sections.append(CodeSection(code=code, path=c.path if c else code,
@@ -239,10 +261,15 @@ def check_export_for_leaks(store: Store, hits: Sequence[Any]) -> None:
     """Refuse to export excerpts in which the leak check finds high-confidence leaks."""
     from qcode.services.anonymize import leaks_in_spans
 
-    flagged = leaks_in_spans(store, [(h.document, h.start, h.end) for h in hits])
+    spans = {(h.document, h.start, h.end) for h in hits}
+    flagged = leaks_in_spans(store, sorted(spans))
     if flagged:
         first = flagged[0]
-        raise InputError(
-            f"{len(flagged)} exported excerpts contain possible leaks, e.g. {first.kind} "
-            f"{first.text!r} in {first.document}",
-            "anonymise them ('qcode anonymize check') or pass --allow-leaks")
+        excerpts = sum(1 for doc, start, end in spans if any(
+            f.document == doc and f.start < end and f.end > start for f in flagged))
+        which = "1 exported excerpt contains" if excerpts == 1 else \
+            f"{excerpts} exported excerpts contain"
+        found = "a possible leak" if len(flagged) == 1 else f"{len(flagged)} possible leaks"
+        raise InputError(f"{which} {found}, e.g. {first.kind} {first.text!r} in "
+                         f"{first.document}",
+                         "anonymise them ('qcode anonymize check') or pass --allow-leaks")

@@ -36,7 +36,8 @@ class Suggestion:
 
 
 def _targets(store: Store, codes: Sequence[str] | None) -> list[Any]:
-    from qcode.nlp.suggest import Target
+    """The codes to propose: the given ones (each pooling its family) or every leaf code."""
+    from qcode.nlp.suggest import CodeProfile, Target
     from qcode.services.coding import resolve_code
 
     all_codes = store.codes()
@@ -54,16 +55,13 @@ def _targets(store: Store, codes: Sequence[str] | None) -> list[Any]:
             stack.extend(children.get(cid, []))
         return out
 
-    def profile(ids: Sequence[str]) -> tuple[str, tuple[str, ...]]:
-        parts, indicators = [], []
-        for cid in ids:
-            c = by_id[cid]
-            parts += [c.name, c.definition, c.when_to_use, c.example, " ".join(c.indicators)]
-            indicators += list(c.indicators)
-        return "\n".join(parts), tuple(dict.fromkeys(indicators))
+    def member(c: CodeInfo) -> Any:
+        text = "\n".join([c.name, c.definition, c.when_to_use, c.example,
+                          " ".join(c.indicators)])
+        return CodeProfile(c.id, c.name, text, c.when_not_to_use, tuple(c.indicators))
 
     if codes:
-        chosen = [resolve_code(store, c).id for c in codes]
+        chosen = list(dict.fromkeys(resolve_code(store, c).id for c in codes))
     else:
         chosen = [c.id for c in all_codes if not children.get(c.id)]
     if not chosen:
@@ -71,8 +69,10 @@ def _targets(store: Store, codes: Sequence[str] | None) -> list[Any]:
     targets = []
     for cid in chosen:
         fam = family(cid) if codes else [cid]
-        text, indicators = profile(fam)
-        targets.append(Target(cid, tuple(fam), text, indicators))
+        members = tuple(member(by_id[f]) for f in fam)
+        text = "\n".join(m.text for m in members)
+        indicators = tuple(dict.fromkeys(i for m in members for i in m.indicators))
+        targets.append(Target(cid, tuple(fam), text, indicators, members))
     return targets
 
 
@@ -134,14 +134,18 @@ def _examples(store: Store, targets: Sequence[Any], exclude_documents: set[int],
 def _training(store: Store, targets: Sequence[Any], unit: str, exclude: set[int],
               coder: str | None) -> tuple[list[Any], dict[str, set[int]]]:
     """Units of coded documents (other than ``exclude``) labelled by overlapping codings."""
-    owner = {c: t.code_id for t in targets for c in t.family}
+    owner: dict[str, list[str]] = defaultdict(list)
+    for t in targets:
+        for c in t.family:
+            owner[c].append(t.code_id)
     units: list[Any] = []
     labels: dict[str, set[int]] = defaultdict(set)
     coded_docs = sorted({k.document_id for k in store.codings(coder_id=coder)} - exclude)
+    annotated = store.annotated()
     for doc_id in coded_docs:
-        doc = store.document(doc_id)
-        if doc_id not in store.annotated():
+        if doc_id not in annotated:
             continue
+        doc = store.document(doc_id)
         doc_units = _units(store, doc, unit, False)
         codings = [k for k in store.codings(document_id=doc_id, coder_id=coder)
                    if k.code_id in owner]
@@ -150,21 +154,49 @@ def _training(store: Store, targets: Sequence[Any], unit: str, exclude: set[int]
             units.append(u)
             for k in codings:
                 if u.start < k.end and u.end > k.start:
-                    labels[owner[k.code_id]].add(i)
+                    for t in owner[k.code_id]:
+                        labels[t].add(i)
     return units, labels
+
+
+def _statistics_units(store: Store, docs: Sequence[Any], include_interviewer: bool
+                      ) -> list[Any]:
+    """Turns of every annotated current document (and of ``docs``): word and indicator
+    frequencies come from the whole project, so a score does not depend on which
+    documents one asks for."""
+    annotated = store.annotated()
+    seen = {d.id for d in docs}
+    out = []
+    for d in docs:
+        out += _units(store, d, "turn", include_interviewer)
+    for d in store.documents():
+        if d.id not in seen and d.id in annotated:
+            out += _units(store, store.document(d.id), "turn", include_interviewer)
+    return out
+
+
+def make_suggester(store: Store, targets: Sequence[Any], statistics: Sequence[Any],
+                   examples: dict[str, list[list[str]]], *,
+                   variants: dict[str, list[str]] | None = None,
+                   training: tuple[list[Any], dict[str, set[int]]] | None = None) -> Any:
+    """A scorer for these targets, with the project's statistics and what it learned."""
+    from qcode.nlp.suggest import Suggester
+
+    suggester = Suggester(targets, statistics, examples, variants=variants)
+    if training and training[0]:
+        suggester.train(*training)
+    return suggester
 
 
 def propose(store: Store, targets: Sequence[Any], units: Sequence[Any],
             examples: dict[str, list[list[str]]], *, variants: dict[str, list[str]] | None = None,
             min_score: float = DEFAULT_MIN_SCORE, per_unit: int = MAX_PER_UNIT,
-            training: tuple[list[Any], dict[str, set[int]]] | None = None) -> list[Any]:
+            training: tuple[list[Any], dict[str, set[int]]] | None = None,
+            suggester: Any = None) -> list[Any]:
     """Score units and keep the best proposals (no storing; used by suggest and evaluate)."""
-    from qcode.nlp.suggest import Suggester
-
-    train_units = training[0] if training else []
-    suggester = Suggester(targets, [*units, *train_units], examples, variants=variants)
-    if training:
-        suggester.train(*training)
+    if suggester is None:
+        suggester = make_suggester(store, targets, units, examples, variants=variants,
+                                   training=training)
     out = []
     for u in units:
         kept = [p for p in suggester.score(u) if p.score >= min_score][:per_unit]
@@ -179,7 +211,7 @@ def suggest(store: Store, *, documents: Sequence[str] | None = None, unit: str =
 
     Nothing is coded: proposals wait for accept or reject. A span and code once
     rejected (or accepted) is never proposed again; spans the coder already coded
-    with the code are left out.
+    with the code (or one of its sub-codes) are left out.
     """
     from qcode.nlp.pipeline import choose_pipeline, pipeline_id
     from qcode.services.nlp import annotate_documents
@@ -188,21 +220,23 @@ def suggest(store: Store, *, documents: Sequence[str] | None = None, unit: str =
         raise InputError(f"unknown unit {unit!r}", f"use one of {', '.join(SUGGEST_UNITS)}")
     docs = [store.document(d) for d in documents] if documents else \
         [store.document(d.id) for d in store.documents()]
-    annotate_documents(store, [d.name for d in docs])
-    choice = choose_pipeline()
-    pid = pipeline_id(choice)
+    report = annotate_documents(store, [d.name for d in docs])
+    pid = report.pipeline or pipeline_id(choose_pipeline())
     targets = _targets(store, codes)
     variants = store.get_setting("lemma_variants", {})
     examples = _examples(store, targets, set(), None)
     training = _training(store, targets, unit, set(), None)
+    statistics = _statistics_units(store, docs, include_interviewer)
+    suggester = make_suggester(store, targets, statistics, examples, variants=variants,
+                               training=training)
     family = {t.code_id: set(t.family) for t in targets}
     stored_ids: list[int] = []
     for doc in docs:
         units = _units(store, doc, unit, include_interviewer)
-        proposals = propose(store, targets, units, examples, variants=variants,
-                            min_score=min_score, training=training)
+        proposals = propose(store, targets, units, examples, min_score=min_score,
+                            suggester=suggester)
         decided = store.decided(doc.id)
-        mine = store.codings(document_id=doc.id, coder_id=coder) if coder else []
+        mine = store.codings(document_id=doc.id, coder_id=coder)  # anyone's when no coder
         rows = []
         for p in proposals:
             if (p.start, p.end, p.code_id) in decided:
@@ -273,52 +307,96 @@ def reject_suggestions(store: Store, ids: Sequence[int], coder: str | None) -> i
 # -- evaluation ----------------------------------------------------------------------
 
 
+def _unit_gold(store: Store, doc_id: int, coder: str, units: Sequence[Any],
+               owner: dict[str, list[str]]) -> dict[str, set[int]]:
+    gold: dict[str, set[int]] = defaultdict(set)
+    for k in store.codings(document_id=doc_id, coder_id=coder):
+        for t in owner.get(k.code_id, ()):
+            for i, u in enumerate(units):
+                if u.start < k.end and u.end > k.start:
+                    gold[t].add(i)
+    return gold
+
+
 def evaluate_suggestions(store: Store, *, gold_coder: str, unit: str = "sentence",
                          codes: Sequence[str] | None = None, warm: bool = False,
                          thresholds: Sequence[float] = (DEFAULT_MIN_SCORE,),
-                         kinds: Sequence[str] = ("interview", "focus_group", "survey")
+                         kinds: Sequence[str] = ("interview", "focus_group", "survey"),
+                         reference_coder: str | None = None, rollup: bool = False
                          ) -> dict[str, Any]:
     """Precision, recall and F1 per target code against a coder's codings, at unit level.
 
-    Cold: only the codebook. Warm: also the gold coder's codings on the other
-    documents (leave one document out).
+    Only documents the gold coder coded count. Cold: only the codebook (and the
+    project's word statistics). Warm: also the gold coder's codings on the other
+    documents (leave one document out). ``reference_coder``: score another coder's
+    codings instead of suggestions (human agreement, the ceiling to compare with).
+    ``rollup``: suggest the leaf codes, as ``qcode suggest`` does without ``--codes``
+    (at most three per unit), and count a leaf for the code it belongs to.
     """
     from qcode.services.nlp import annotate_documents
 
-    docs = [store.document(d.id) for d in store.documents() if d.kind in kinds]
+    if unit not in SUGGEST_UNITS:
+        raise InputError(f"unknown unit {unit!r}", f"use one of {', '.join(SUGGEST_UNITS)}")
+    if store.coder(gold_coder) is None:
+        raise InputError(f"no coder {gold_coder!r}", "list coders with 'qcode coders list'")
+    coded = {k.document_id for k in store.codings(coder_id=gold_coder)}
+    docs = [store.document(d.id) for d in store.documents() if d.kind in kinds and d.id in coded]
+    if not docs:
+        raise InputError(f"{gold_coder} has coded none of the documents",
+                         "evaluate against a coder who has coded documents")
     annotate_documents(store, [d.name for d in docs])
     targets = _targets(store, codes or ["samarbeid", "praksislogikker", "prestisje"])
-    owner = {c: t.code_id for t in targets for c in t.family}
+    owner: dict[str, list[str]] = defaultdict(list)
+    for t in targets:
+        for c in t.family:
+            owner[c].append(t.code_id)
+    scored = targets
+    if rollup:
+        scored = _targets(store, None)
+        scored = [t for t in scored if t.code_id in owner]
+    variants = store.get_setting("lemma_variants", {})
+    statistics = _statistics_units(store, docs, False)
+    cold = None if warm or reference_coder else make_suggester(store, scored, statistics, {},
+                                                               variants=variants)
     counts = {t.code_id: {th: [0, 0, 0] for th in thresholds} for t in targets}  # tp fp fn
     base = {t.code_id: 0 for t in targets}
     n_units = 0
     for doc in docs:
         units = _units(store, doc, unit, False)
         n_units += len(units)
-        examples = _examples(store, targets, {doc.id}, gold_coder) if warm else {}
-        training = _training(store, targets, unit, {doc.id}, gold_coder) if warm else None
-        proposals = propose(store, targets, units, examples, min_score=min(thresholds),
-                            per_unit=len(targets), training=training)
-        gold = defaultdict(set)
-        for k in store.codings(document_id=doc.id, coder_id=gold_coder):
-            t = owner.get(k.code_id)
-            if t is None:
-                continue
+        gold = _unit_gold(store, doc.id, gold_coder, units, owner)
+        predicted: dict[str, dict[float, set[int]]] = {
+            t.code_id: {th: set() for th in thresholds} for t in targets}
+        if reference_coder:
+            other = _unit_gold(store, doc.id, reference_coder, units, owner)
+            for t in targets:
+                for th in thresholds:
+                    predicted[t.code_id][th] = set(other[t.code_id])
+        else:
+            suggester = cold
+            if suggester is None:
+                examples = _examples(store, scored, {doc.id}, gold_coder)
+                training = _training(store, scored, unit, {doc.id}, gold_coder)
+                suggester = make_suggester(store, scored, statistics, examples,
+                                           variants=variants, training=training)
+            per_unit = MAX_PER_UNIT if rollup else len(scored)
             for i, u in enumerate(units):
-                if u.start < k.end and u.end > k.start:
-                    gold[t].add(i)
-        index = {(u.start, u.end): i for i, u in enumerate(units)}
+                for p in suggester.score(u)[:per_unit]:
+                    for t in owner.get(p.code_id, ()):
+                        for th in thresholds:
+                            if p.score >= th:
+                                predicted[t][th].add(i)
         for t in targets:
             base[t.code_id] += len(gold[t.code_id])
             for th in thresholds:
-                predicted = {index[(p.start, p.end)] for p in proposals
-                             if p.code_id == t.code_id and p.score >= th}
+                pred = predicted[t.code_id][th]
                 c = counts[t.code_id][th]
-                c[0] += len(predicted & gold[t.code_id])
-                c[1] += len(predicted - gold[t.code_id])
-                c[2] += len(gold[t.code_id] - predicted)
+                c[0] += len(pred & gold[t.code_id])
+                c[1] += len(pred - gold[t.code_id])
+                c[2] += len(gold[t.code_id] - pred)
     result: dict[str, Any] = {"unit": unit, "units": n_units, "warm": warm,
-                              "gold_coder": gold_coder, "codes": {}}
+                              "gold_coder": gold_coder, "reference_coder": reference_coder,
+                              "rollup": rollup, "documents": len(docs), "codes": {}}
     for code, by_th in counts.items():
         result["codes"][code] = {}
         for th, (tp, fp, fn) in by_th.items():

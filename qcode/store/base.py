@@ -13,7 +13,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import sqlite_utils
 
 from qcode.errors import InputError, ProjectError
-from qcode.store.db import utc_now
+from qcode.store.db import storage_error, utc_now
 
 # Tables whose rows undo and redo may restore, with their primary key column.
 UNDOABLE_TABLES = {"coders": "id", "codebooks": "id", "codes": "id", "codings": "id",
@@ -31,6 +31,14 @@ UNDO_KINDS = ("undo", "redo")
 
 def _in_transaction(conn: sqlite3.Connection) -> bool:
     return conn.in_transaction
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is open; a failing rollback (disk gone) is not raised
+    over the error that caused it: SQLite rolls back a broken transaction itself."""
+    if _in_transaction(conn):
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def _q(name: str) -> str:
@@ -76,10 +84,16 @@ class StoreBase:
             conn.execute(f"SAVEPOINT {name}")
             try:
                 yield
-            except BaseException:
+            except BaseException as exc:
                 if conn.in_transaction:
-                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                    try:
+                        conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                        conn.execute(f"RELEASE SAVEPOINT {name}")
+                    except sqlite3.Error:
+                        _rollback(conn)
+                failure = storage_error(self.path, exc)
+                if failure is not None:
+                    raise failure from exc
                 raise
             else:
                 conn.execute(f"RELEASE SAVEPOINT {name}")
@@ -87,21 +101,24 @@ class StoreBase:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise ProjectError(f"{self.path}: cannot write: {exc}",
-                               "another program holds the project; try again") from exc
+            raise (storage_error(self.path, exc, "cannot write") or ProjectError(
+                f"{self.path}: cannot write: {exc}",
+                "another program holds the project; try again")) from exc
         try:
             yield
-        except BaseException:
-            if _in_transaction(conn):
-                conn.execute("ROLLBACK")
+        except BaseException as exc:
+            _rollback(conn)
+            failure = storage_error(self.path, exc)  # disk full, read-only, I/O error
+            if failure is not None:
+                raise failure from exc
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            if _in_transaction(conn):
-                conn.execute("ROLLBACK")
-            raise ProjectError(f"{self.path}: the change could not be saved: {exc}",
-                               "check free disk space and permissions") from exc
+            _rollback(conn)
+            raise (storage_error(self.path, exc) or ProjectError(
+                f"{self.path}: the change could not be saved: {exc}",
+                "check free disk space and permissions")) from exc
 
     def _require_transaction(self) -> None:
         if not self.conn.in_transaction:

@@ -31,6 +31,7 @@ from qcode.store.coding import CodingRepo
 from qcode.store.db import backup_to, open_database, timestamped_backup, utc_now
 from qcode.store.nlp import NlpRepo, SuggestionRepo
 from qcode.store.query import QueryRepo
+from qcode.store.teamwork import TeamworkRepo
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _from_sql(value: Any, kind: str) -> AttributeValue:
     return value  # type: ignore[no-any-return]
 
 
-class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, StoreBase):
+class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, StoreBase):
     """One open project file."""
 
     # -- documents -------------------------------------------------------------------

@@ -316,7 +316,14 @@ def m0003_turn_fts(db: sqlite_utils.Database) -> None:
 
 
 def migrate(db: sqlite_utils.Database, path: Path) -> list[str]:
-    """Apply pending migrations, backing up an existing project first."""
+    """Apply pending migrations, backing up an existing project first.
+
+    All pending migrations run in one ``BEGIN IMMEDIATE`` transaction (each one
+    nested as a savepoint by sqlite-utils): two programs opening an old project
+    at once do not both migrate (the second waits, then finds nothing pending),
+    and a failed migration leaves the file as it was. A future migration that
+    cannot run in a transaction (VACUUM) needs its own path here.
+    """
     from qcode.store.db import timestamped_backup
 
     known = {m.name for m in migrations._migrations}
@@ -327,22 +334,41 @@ def migrate(db: sqlite_utils.Database, path: Path) -> list[str]:
             f"{path}: made by a newer qcode (schema {unknown[-1]})",
             "upgrade qcode to open this project",
         )
-    pending = migrations.pending(db)
-    if not pending:
+    if not migrations.pending(db):
         return []
-    backup = timestamped_backup(db.conn, path, f"before-{pending[0].name}") if applied else None
-    migrations.apply(db)
-    names = [m.name for m in pending]
-    if backup is not None:  # a new project records its creation instead
-        import json
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        applied = migrations.applied(db)  # again, under the lock
+        pending = migrations.pending(db)
+        if not pending:
+            conn.execute("ROLLBACK")
+            return []
+        backup = None
+        if applied:  # copied through a second connection: SQLite's backup API cannot
+            import sqlite3  # read from a connection inside a write transaction
 
-        from qcode.store.db import utc_now
+            reader = sqlite3.connect(str(path))
+            try:
+                backup = timestamped_backup(reader, path, f"before-{pending[0].name}")
+            finally:
+                reader.close()
+        migrations.apply(db)
+        names = [m.name for m in pending]
+        if backup is not None:  # a new project records its creation instead
+            import json
 
-        with db.atomic():
+            from qcode.store.db import utc_now
+
             db.execute("INSERT INTO events (at, actor, kind, payload) VALUES (?, ?, ?, ?)",
                        [utc_now(), "qcode", "project.migrate",
                         json.dumps({"from": applied[-1].name, "to": names[-1],
                                     "backup": backup.name})])
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
     return names
 
 

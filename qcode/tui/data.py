@@ -91,12 +91,10 @@ def coding_progress(store: Store) -> dict[str, dict[str, tuple[int, int]]]:
     return out
 
 
-def short_progress(stats: dict[str, tuple[int, int]]) -> str:
-    """``coder-a 80% · coder-b 45%`` for a table cell."""
-    if not stats:
-        return "–"
-    parts = []
-    for coder, (done, total) in stats.items():
-        pct = round(100 * done / total) if total else 0
-        parts.append(f"{coder} {pct}%")
-    return " · ".join(parts)
+def project_visible_coders(store: Store, coder: str | None) -> list[str] | None:
+    """Coders the project lets ``coder`` see (blind coding), or None when all may be seen."""
+    service = getattr(services, "visible_coders", None)
+    blind = getattr(services, "is_blind", None)
+    if service is None or blind is None or not blind(store):
+        return None
+    return list(service(store, coder))

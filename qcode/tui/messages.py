@@ -45,28 +45,13 @@ class TaskFailed(Message):
         self.error = error
 
 
-class ProjectChanged(Message):
-    """Something in the project was written; screens reload what they show when resumed."""
-
-    def __init__(self, what: str = "") -> None:
-        super().__init__()
-        self.what = what
-
-
-class CoderChanged(Message):
-    """The active coder changed."""
-
-    def __init__(self, coder: str | None) -> None:
-        super().__init__()
-        self.coder = coder
-
-
 class LeakCount(Message):
     """The leak check of one document finished (high-confidence findings)."""
 
-    def __init__(self, document: str, high: int) -> None:
+    def __init__(self, document: str, document_id: int, high: int) -> None:
         super().__init__()
         self.document = document
+        self.document_id = document_id
         self.high = high
 
 

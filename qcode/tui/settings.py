@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -17,7 +17,7 @@ class TuiSettings:
     """A document to open in the coding view at start."""
     blind: bool = False
     """Start with other coders' codings hidden."""
-    nlp_pipeline: str | None = None
-    """The language pipeline setting passed to annotation (default: the project's choice)."""
-    show_path: bool = True
-    """Show the project's folder in the title bar (off in snapshots, for determinism)."""
+    agreement_bootstrap: int = 1000
+    """Bootstrap samples for the interval around Krippendorff's alpha."""
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Other keys for bindings, by binding id: ``{"coding.apply": "enter"}`` (see docs/tui.md)."""

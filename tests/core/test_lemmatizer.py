@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 
@@ -56,6 +57,11 @@ def test_readings_cover_every_table(lookup: LemmaLookup) -> None:
     assert {"samarbeid", "samarbeide"} <= lookup.readings("samarbeid")
     assert {"leder", "lede"} <= lookup.readings("leder")
     assert lookup.readings("") == frozenset()
+
+
+def test_lookup_pickles_for_multiprocessing(lookup: LemmaLookup) -> None:
+    clone = pickle.loads(pickle.dumps(lookup))
+    assert clone.lemma("veilederne") == "veileder"
 
 
 def test_suffix_code_round_trip() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 class ConfirmModal(ModalScreen[bool]):
     """Ask a yes/no question; Enter or y confirms, Escape or n declines."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
@@ -67,7 +67,7 @@ class ConfirmModal(ModalScreen[bool]):
 class ErrorModal(ModalScreen[None]):
     """An error: what went wrong, and the hint that says how to fix it."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter", "close", "Close", id="error.close"),
     ]
 
@@ -102,7 +102,7 @@ class ErrorModal(ModalScreen[None]):
 class InputModal(ModalScreen[str | None]):
     """Ask for one line (or, with ``multiline``, a text) of input."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="input.cancel"),
         Binding("ctrl+s", "submit", "Save", id="input.submit"),
     ]
@@ -164,7 +164,7 @@ class InputModal(ModalScreen[str | None]):
 class ChoiceModal(ModalScreen[str | None]):
     """Choose one of several options (ids with labels)."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="choice.cancel"),
     ]
 
@@ -204,25 +204,34 @@ class ChoiceModal(ModalScreen[str | None]):
 
 
 class _Tree(DirectoryTree):
-    """A directory tree without hidden files."""
+    """A directory tree without hidden files (and only some file types, if given)."""
+
+    def __init__(self, path: Path, *, suffixes: tuple[str, ...] = (),
+                 id: str | None = None) -> None:
+        super().__init__(path, id=id)
+        self.suffixes = suffixes
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
-        """Leave out dot-files and dot-folders."""
-        return [p for p in paths if not p.name.startswith(".")]
+        """Leave out dot-files, project files and their companions, other file types."""
+        hidden = (".qcode", ".qcode-wal", ".qcode-shm", ".qcode-backups", ".qcode-journal")
+        return [p for p in paths if not p.name.startswith(".") and not p.name.endswith(hidden)
+                and (not self.suffixes or p.suffix.lower() in self.suffixes or p.is_dir())]
 
 
 class FilePickerModal(ModalScreen[Path | None]):
     """Choose a file or folder from a tree, or type a path (also one that does not exist yet)."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="files.cancel"),
         Binding("ctrl+o", "choose", "Choose", id="files.choose"),
+        Binding("ctrl+n", "skip", "Skip (optional files)", id="files.skip"),
     ]
 
     def __init__(self, title: str, root: Path, *, value: str = "", help: str = "",
                  must_exist: bool = True, allow_dirs: bool = True,
-                 skip_label: str | None = None) -> None:
+                 skip_label: str | None = None, suffixes: tuple[str, ...] = ()) -> None:
         super().__init__(classes="dialog")
+        self.suffixes = suffixes
         self.title_text = title
         self.root = root
         self.value = value
@@ -236,7 +245,7 @@ class FilePickerModal(ModalScreen[Path | None]):
             yield Label(self.title_text, classes="dialog-title")
             if self.help_text:
                 yield Static(self.help_text, classes="dialog-help", markup=False)
-            yield _Tree(self.root, id="tree")
+            yield _Tree(self.root, suffixes=self.suffixes, id="tree")
             yield Input(self.value or str(self.root), id="path")
             yield Static("", id="problem", classes="dialog-problem")
             with Horizontal(classes="dialog-buttons"):
@@ -306,7 +315,15 @@ class FilePickerModal(ModalScreen[Path | None]):
         if not self.must_exist and path.is_dir():
             problem.update("Type a file name after the folder.")
             return
+        if self.suffixes and not path.is_dir() and path.suffix.lower() not in self.suffixes:
+            problem.update(f"Choose a {' or '.join(self.suffixes)} file.")
+            return
         self.dismiss(path)
+
+    def action_skip(self) -> None:
+        """Go on without a file (where the file is optional)."""
+        if self.skip_label:
+            self.dismiss(Path())
 
     def action_cancel(self) -> None:
         """Choose nothing."""
@@ -316,7 +333,7 @@ class FilePickerModal(ModalScreen[Path | None]):
 class FormModal(ModalScreen[dict[str, str] | None]):
     """Edit several named text fields at once; returns only the fields that changed."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
         Binding("ctrl+s", "submit", "Save", id="form.submit"),
     ]
@@ -378,7 +395,7 @@ class FormModal(ModalScreen[dict[str, str] | None]):
 class TextModal(ModalScreen[None]):
     """Show a longer text (a preview, a summary) to read and close."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter,q", "close", "Close", id="text.close"),
     ]
 

@@ -11,7 +11,7 @@ from rich.text import Text
 from qcode.models import CodeInfo
 
 #: Single-cell symbols; a code's symbol is its place in the code list modulo this length.
-SYMBOLS = "●▲■◆★✚▼◉♦✱◐▶◀◇○△□☆✦✖◍◑⬟⬢"
+SYMBOLS = "●▲■◆★✚◉♦✱◐◇○△□☆✦✖◑♠♣♥✿❖✤✪◈▣◎⊕⊗⊙⊞◊✧❂☼※§‡✜"
 FALLBACK_COLOR = "#9E9E9E"
 
 

@@ -10,15 +10,17 @@ in the right margin, so they stay apart under NO_COLOR.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -45,6 +47,19 @@ class Line:
     start: int  # document offsets of the text shown (text lines)
     end: int
     first: bool = False  # the first line of its turn (carries the number)
+
+
+def balance(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span by one bracket or guillemet so «(veileder)» is not cut in half."""
+    for opener, closer in (("(", ")"), ("«", "»"), ("[", "]")):
+        part = text[start:end]
+        if part.count(opener) > part.count(closer) and end < len(text) \
+                and text[end] == closer:
+            end += 1
+        elif part.count(closer) > part.count(opener) and start > 0 \
+                and text[start - 1] == opener:
+            start -= 1
+    return start, end
 
 
 def clock(seconds: float) -> str:
@@ -100,7 +115,7 @@ def layout(text: str, turns: Sequence[Turn], width: int) -> list[Line]:
 class TranscriptView(ScrollView, can_focus=True):
     """A document's turns with a turn cursor and a selection (turn, sentence or words)."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "turn(-1)", "Previous turn", id="transcript.turn-up", show=False),
         Binding("down,j", "turn(1)", "Next turn", id="transcript.turn-down", show=False),
         Binding("pageup", "page(-1)", "Page up", id="transcript.page-up", show=False),
@@ -108,7 +123,7 @@ class TranscriptView(ScrollView, can_focus=True):
         Binding("home", "edge(0)", "First turn", id="transcript.first", show=False),
         Binding("end", "edge(1)", "Last turn", id="transcript.last", show=False),
         Binding("s", "sentence(1)", "Sentence", id="transcript.sentence-next",
-                tooltip="Select the next sentence of the turn"),
+                tooltip="the next sentence, going on into the next turn"),
         Binding("S", "sentence(-1)", "Previous sentence", id="transcript.sentence-previous",
                 show=False),
         Binding("right,l", "word(1)", "Next word", id="transcript.word-next", show=False),
@@ -121,7 +136,7 @@ class TranscriptView(ScrollView, can_focus=True):
         Binding("escape", "whole_turn", "Whole turn", id="transcript.whole-turn", show=False),
     ]
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "transcript--cursor",
         "transcript--number",
         "transcript--speaker",
@@ -293,15 +308,20 @@ class TranscriptView(ScrollView, can_focus=True):
             return
         first, last = self.turn_lines(self.cursor)
         height = self.scrollable_content_region.height or self.size.height or 1
-        if self.selection is not None and last - first + 1 > height:
+        turn = self.turns[self.cursor]
+        if self.selection is not None and last - first + 1 > height \
+                and self.selection[0] > turn.start:
             first = self.line_of(self.selection[0])
             last = min(self.line_of(max(self.selection[1] - 1, self.selection[0])),
                        first + height - 1)
         if top:
             self.scroll_to(y=first, animate=False, immediate=True)
             return
-        self.scroll_to_region(Region(0, first, 1, last - first + 1), animate=False,
-                              immediate=True, force=True)
+        view_top = self.scroll_offset.y
+        if first >= view_top and last < view_top + height:
+            return  # already in view: do not move the page
+        target = first if last - first + 1 >= height * 3 // 4 else max(first - height // 4, 0)
+        self.scroll_to(y=target, animate=False, immediate=True)
 
     # -- rendering --------------------------------------------------------------------
 
@@ -378,7 +398,7 @@ class TranscriptView(ScrollView, can_focus=True):
         points = sorted(cuts)
         selection_style = self._style("transcript--selection")
         out: list[Segment] = []
-        for a, b in zip(points, points[1:], strict=False):
+        for a, b in itertools.pairwise(points):
             style = plain
             covering = [k for k in codings if k.start <= a and k.end >= b]
             if covering:
@@ -548,6 +568,9 @@ class TranscriptView(ScrollView, can_focus=True):
         spans = []
         pos = turn.start
         for m in _SENTENCE_END.finditer(text, turn.start, turn.end):
+            rest = text[m.end():turn.end].lstrip()
+            if rest and rest[0].islower():  # "jeg har ... snart": a pause, not an end
+                continue
             spans.append((pos, m.end()))
             pos = m.end()
         spans.append((pos, turn.end))
@@ -646,6 +669,7 @@ class TranscriptView(ScrollView, can_focus=True):
                 b += 1
             while b > a and text[b - 1].isspace():
                 b -= 1
+            a, b = balance(text, a, b)
             self.selection = (a, max(b, a + 1))
             self._changed(scroll=False)
             return

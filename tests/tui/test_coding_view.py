@@ -1,0 +1,162 @@
+"""The coding view in detail: selections, keys, blind mode, memos, long transcripts, errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Input, TextArea
+
+from qcode import services
+from qcode.errors import InputError
+from qcode.tui.app import QcodeApp
+from qcode.tui.screens.coding import CodingScreen
+from qcode.tui.screens.modals import ErrorModal
+from tests.tui.conftest import run, settle
+
+AppFor = Callable[..., QcodeApp]
+
+
+def test_selections_blind_mode_uncoded_turns_and_memos(small_project: Path,
+                                                         app_for: AppFor) -> None:
+    store = services.open_project(small_project)
+    services.apply_coding(store, services.SpanRequest("JS1", "vi-folelse", turn=3), "other")
+    store.close()
+    app = app_for(small_project, coder="kh", document="JS1")
+
+    async def journey() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, CodingScreen)
+            view = screen.view
+            assert {k.coder_id for k in view.codings} == {"other"}
+            await pilot.press("b")  # blind: only my codings
+            await pilot.pause()
+            assert view.codings == []
+            await pilot.press("b")
+            await pilot.pause()
+            await pilot.press("n")  # the next informant turn I have not coded
+            turn = view.cursor_turn
+            assert turn is not None and turn.index == 3 and turn.speaker == "JS1"
+            await pilot.press("right")  # one word
+            assert view.selected_text() == "Det"
+            await pilot.press("shift+right", "shift+right")
+            assert view.selected_text() == "Det går bra"
+            await pilot.press("escape")  # back to the whole turn
+            assert view.selection == (turn.start, turn.end)
+            await pilot.press("1")  # no recent code yet: a warning, nothing stored
+            await pilot.press("M")  # a memo on the document
+            await pilot.pause()
+            app.screen.query_one("#value", TextArea).text = "Sterk vi-følelse."
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            await pilot.press("g")
+            await pilot.pause()
+            app.screen.query_one("#value", Input).value = "5"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert view.cursor_turn is not None and view.cursor_turn.index == 5
+            # a drag with the mouse selects whole words
+            first, _last = view.turn_lines(view.cursor)
+            y = first + 1 - view.scroll_offset.y
+            await pilot.mouse_down(view, offset=(8, y))
+            await pilot.hover(view, offset=(14, y))
+            await pilot.mouse_up(view, offset=(14, y))
+            assert view.selection_kind == "span"
+            assert view.selected_text() in ("Ja, (veileder)", "Ja, (veileder) og")
+
+    run(journey())
+    store = services.open_project(small_project)
+    try:
+        memos = services.list_memos(store, "document", "JS1")
+        assert [(m.author, m.body) for m in memos] == [("kh", "Sterk vi-følelse.")]
+        assert [k.coder_id for k in services.list_codings(store, document="JS1")] == ["other"]
+    finally:
+        store.close()
+
+
+def test_a_long_transcript_opens_and_scrolls_quickly(project_path: Path, tmp_path: Path,
+                                                     app_for: AppFor) -> None:
+    sentence = ("Vi sitter i samme gang, og det betyr utrolig mye for samarbeidet med "
+                "veilederne. ")
+    parts = []
+    for i in range(400):
+        parts.append(f"I: Spørsmål nummer {i}?\n\nJS9: {sentence * 4}\n")
+    source = tmp_path / "long" / "JS9.txt"
+    source.parent.mkdir()
+    source.write_text("\n".join(parts), encoding="utf-8")
+    store = services.open_project(project_path)
+    services.import_paths(store, [source], services.import_options(store), actor="tester")
+    doc, _turns = services.get_document(store, "JS9")
+    store.close()
+    assert doc.word_count > 20_000
+    app = app_for(project_path, coder="kh")
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            started = time.perf_counter()
+            app.open_document("JS9")
+            await pilot.pause()
+            opened = time.perf_counter() - started
+            screen = app.screen
+            assert isinstance(screen, CodingScreen)
+            started = time.perf_counter()
+            await pilot.press(*["pagedown"] * 20)
+            paged = time.perf_counter() - started
+            assert screen.view.cursor > 20
+            assert screen.view.scroll_offset.y > 100
+            assert opened < 2.0, opened
+            assert paged < 6.0, paged  # Pilot itself waits between keys
+
+    run(journey())
+
+
+def test_failing_background_work_shows_a_dialog_and_the_app_goes_on(
+        small_project: Path, app_for: AppFor) -> None:
+    app = app_for(small_project, coder="kh")
+
+    def broken(store: Any, progress: Callable[[int, int, str], None],
+               cancel: threading.Event) -> None:
+        raise RuntimeError("boom")
+
+    def refused(store: Any, progress: Callable[[int, int, str], None],
+                cancel: threading.Event) -> None:
+        raise InputError("the file is empty", "choose another file")
+
+    def slow(store: Any, progress: Callable[[int, int, str], None],
+             cancel: threading.Event) -> int:
+        for step in range(200):
+            progress(step, 200, f"step {step}")
+            time.sleep(0.01)
+        return 1
+
+    async def journey() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            app.run_task("Broken", broken)
+            await settle(app, pilot)
+            assert isinstance(app.screen, ErrorModal)
+            assert "bug" in (app.screen.hint or "")
+            await pilot.press("escape")
+            app.run_task("Refused", refused)
+            await settle(app, pilot)
+            assert isinstance(app.screen, ErrorModal)
+            assert app.screen.message == "the file is empty"
+            assert app.screen.hint == "choose another file"
+            await pilot.press("escape")
+            done: list[int] = []
+            app.run_task("Slow", slow, done.append)
+            await pilot.pause(0.1)
+            await pilot.press("escape")  # cancel
+            await settle(app, pilot)
+            assert done == []
+            await pilot.press("u")  # nothing to undo: a notification, not a crash
+            await pilot.pause()
+            assert app.is_running
+
+    run(journey())

@@ -1,0 +1,266 @@
+"""Pilot journeys through the TUI, each checked against the project read back through services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.widgets import Input
+
+from qcode import services
+from qcode.tui.app import QcodeApp
+from qcode.tui.screens.coding import CodingScreen
+from qcode.tui.screens.home import ImportPreviewModal
+from qcode.tui.screens.modals import ChoiceModal, FilePickerModal, InputModal
+from qcode.tui.widgets.code_picker import CodePicker
+from tests.tui.conftest import run, settle
+
+AppFor = Callable[..., QcodeApp]
+
+
+def test_import_files_and_attributes_after_a_preview(
+        project_path: Path, transcript_dir: Path, informants_csv: Path,
+        app_for: AppFor, files_root: Path) -> None:
+    app = app_for(project_path, coder="kh")
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            assert app.screen.query_one("#home-empty").display
+            await pilot.press("i")
+            await pilot.pause()
+            assert isinstance(app.screen, FilePickerModal)
+            app.screen.query_one("#path", Input).value = str(transcript_dir)
+            await pilot.press("ctrl+o")
+            await pilot.pause()
+            assert isinstance(app.screen, FilePickerModal)  # the attributes file
+            app.screen.query_one("#path", Input).value = str(informants_csv)
+            await pilot.press("ctrl+o")
+            await settle(app, pilot)
+            assert isinstance(app.screen, ImportPreviewModal)
+            preview = app.screen.report
+            assert preview.dry_run and preview.count("new") == 3
+            assert {s for r in preview.rows for s, _role, _n in r.speakers} >= {"JS1", "V1"}
+            store = services.open_project(project_path)
+            assert services.list_documents(store) == []  # nothing stored by the preview
+            store.close()
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert not isinstance(app.screen, ImportPreviewModal)
+
+    run(journey())
+    store = services.open_project(project_path)
+    try:
+        docs = {d.document.name for d in services.list_documents(store)}
+        assert docs == {"JS1", "V1", "V2"}
+        speakers = {s.id: (s.role, attrs) for s, attrs in services.list_speakers(store)}
+        assert speakers["JS1"][0] == "jobbspesialist"
+        assert speakers["V2"][1]["office"] == "Sør"
+    finally:
+        store.close()
+
+
+def test_code_a_span_with_the_picker_and_undo(small_project: Path, app_for: AppFor) -> None:
+    app = app_for(small_project, coder="kh", document="JS1")
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, CodingScreen)
+            await pilot.press("down", "down")  # turn 3: the first informant turn
+            turn = screen.view.cursor_turn
+            assert turn is not None and turn.speaker == "JS1"
+            await pilot.press("s")  # its first sentence
+            span = screen.view.selection
+            assert span is not None and screen.view.selected_text() == "Det går bra."
+            await pilot.press("a")
+            await pilot.pause()
+            assert isinstance(app.screen, CodePicker)
+            await pilot.press(*"nærhet")
+            await pilot.press("enter")
+            await pilot.pause()
+            store = services.open_project(small_project)
+            codings = services.list_codings(store, document="JS1")
+            store.close()
+            assert [(k.code_id, k.coder_id, k.start, k.end) for k in codings] == \
+                [("relasjoner", "kh", span[0], span[1])]
+            assert app.recent_codes == ["relasjoner"]
+            await pilot.press("down", "1")  # the next turn, with recent code 1
+            await pilot.pause()
+            await pilot.press("u")
+            await pilot.pause()
+
+    run(journey())
+    store = services.open_project(small_project)
+    try:
+        codings = services.list_codings(store, document="JS1")
+        assert [k.code_id for k in codings] == ["relasjoner"]  # the second one undone
+        assert codings[0].text == "Det går bra."
+    finally:
+        store.close()
+
+
+def test_accept_and_reject_suggestions(demo_project: Path, app_for: AppFor) -> None:
+    app = app_for(demo_project, coder="kh", screen="suggestions")
+    app.current_document = "V2"
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("g")
+            await settle(app, pilot)
+            screen = app.screen
+            pending = list(screen.pending)  # type: ignore[attr-defined]
+            assert len(pending) >= 2
+            first, second = pending[0], pending[1]
+            await pilot.press("a")
+            await pilot.pause()
+            await pilot.press("r")
+            await pilot.pause()
+            left = {s.id for s in screen.pending}  # type: ignore[attr-defined]
+            assert first.id not in left and second.id not in left
+            store = services.open_project(demo_project)
+            try:
+                decided = {s.id: s.status for s in services.list_suggestions(store)
+                           if s.status != "pending"}
+                assert decided == {first.id: "accepted", second.id: "rejected"}
+                codings = services.list_codings(store, document="V2", coder="kh")
+                assert [(k.code_id, k.start, k.end) for k in codings] == \
+                    [(first.code, first.start, first.end)]
+            finally:
+                store.close()
+
+    run(journey())
+
+
+def test_run_a_query_store_it_as_a_report_and_export_it(
+        demo_project: Path, app_for: AppFor, files_root: Path) -> None:
+    app = app_for(demo_project, coder="coder-a", screen="query")
+    out = files_root / "relasjoner.csv"
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            query = app.screen.query_one("#query-input", Input)
+            query.value = "samarbeid/relasjoner AND role=jobbspesialist"
+            await pilot.press("enter")
+            await settle(app, pilot)
+            screen = app.screen
+            assert screen.result is not None  # type: ignore[attr-defined]
+            hits = screen.result.hits  # type: ignore[attr-defined]
+            assert hits and all(h.role == "jobbspesialist" for h in hits)
+            coverage = str(screen.query_one("#coverage").render())
+            assert "of 30 jobbspesialist informants" in coverage
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, InputModal)
+            app.screen.query_one("#value", Input).value = "relasjoner-js"
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            assert isinstance(app.screen, InputModal)  # the report's name
+            app.screen.query_one("#value", Input).value = "Relasjoner (JS)"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, ChoiceModal)
+            await pilot.press("down", "down", "enter")  # csv
+            await pilot.pause()
+            assert isinstance(app.screen, FilePickerModal)
+            app.screen.query_one("#path", Input).value = str(out)
+            await pilot.press("enter")
+            await settle(app, pilot)
+
+    run(journey())
+    assert out.exists() and "jobbspesialist" in out.read_text(encoding="utf-8-sig")
+    store = services.open_project(demo_project)
+    try:
+        assert [r["name"] for r in services.list_reports(store)] == ["Relasjoner (JS)"]
+        assert services.resolve_saved(store, "@relasjoner-js") == \
+            "samarbeid/relasjoner AND role=jobbspesialist"
+    finally:
+        store.close()
+
+
+def test_agreement_then_resolve_a_disagreement(demo_project: Path, app_for: AppFor) -> None:
+    app = app_for(demo_project, coder="coder-a", screen="agreement", agreement_bootstrap=0)
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert screen.coders == ["coder-a", "coder-b"]  # type: ignore[attr-defined]
+            await pilot.press("g")
+            await settle(app, pilot)
+            report = screen.report  # type: ignore[attr-defined]
+            assert report is not None and report.rows
+            assert screen.disagreements  # type: ignore[attr-defined]
+            first = screen.disagreements[0]  # type: ignore[attr-defined]
+            await pilot.press("tab")
+            await pilot.press("a")
+            await settle(app, pilot)
+            kept = [c for c, v in first.values.items() if v]
+            store = services.open_project(demo_project)
+            try:
+                consensus = services.list_codings(store, document=first.document,
+                                                  coder="consensus")
+                if kept == ["coder-a"]:
+                    assert any(k.start < first.end and k.end > first.start for k in consensus)
+                else:
+                    assert not consensus
+                history = services.history(store, limit=5)
+                assert any(h["kind"] == "review.decide" for h in history)
+            finally:
+                store.close()
+
+    run(journey())
+
+
+def test_codebook_rename_add_and_delete_with_undo(small_project: Path, app_for: AppFor) -> None:
+    app = app_for(small_project, coder="kh", screen="codebook")
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            tree = screen.query_one("#code-tree")
+            assert screen.code_tree.selected_code == "samarbeid"  # type: ignore[attr-defined]
+            await pilot.press("down", "down")  # forutsetninger, relasjoner
+            assert screen.code_tree.selected_code == "relasjoner"  # type: ignore[attr-defined]
+            await pilot.press("r")
+            await pilot.pause()
+            app.screen.query_one("#value", Input).value = "Nærhet"
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.press("n")  # a new code under «Nærhet»
+            await pilot.pause()
+            form = app.screen
+            form.query_one("#field-id", Input).value = "lunsj"
+            form.query_one("#field-name", Input).value = "Lunsj sammen"
+            from textual.widgets import TextArea
+            form.query_one("#field-definition", TextArea).text = "Uformelle møter i lunsjen."
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert tree.has_focus
+            await pilot.press("d")
+            await pilot.pause()
+            await pilot.press("y")
+            await pilot.pause()
+            store = services.open_project(small_project)
+            try:
+                ids = {c.id for c in services.list_codes(store)}
+                assert "lunsj" not in ids
+                assert services.resolve_code(store, "relasjoner").name == "Nærhet"
+            finally:
+                store.close()
+            await pilot.press("u")  # the deletion comes back
+            await pilot.pause()
+
+    run(journey())
+    store = services.open_project(small_project)
+    try:
+        lunsj = services.resolve_code(store, "lunsj")
+        assert lunsj.parent_id == "relasjoner" and lunsj.definition.startswith("Uformelle")
+    finally:
+        store.close()
