@@ -399,13 +399,11 @@ class Suggester:
                 ev[code_id].indicator_weight += weight
         if lemmas:
             tf = Counter(lemmas)
+            member = {c: prof.score(tf, len(lemmas)) for c, prof in self.profiles.items()}
             for t in self.targets:
                 best, best_code, words = 0.0, "", []
                 for p in t.profiles():
-                    prof = self.profiles.get(p.code_id)
-                    if prof is None:
-                        continue
-                    value, matched = prof.score(tf, len(lemmas))
+                    value, matched = member.get(p.code_id, (0.0, []))
                     if value > best:
                         best, best_code, words = value, p.code_id, matched
                 e = ev[t.code_id]

@@ -35,8 +35,10 @@ class Suggestion:
     top: str = ""
 
 
-def _targets(store: Store, codes: Sequence[str] | None) -> list[Any]:
-    """The codes to propose: the given ones (each pooling its family) or every leaf code."""
+def _targets(store: Store, codes: Sequence[str] | None, *, hierarchy: bool = False
+             ) -> list[Any]:
+    """The codes to propose: the given ones (each pooling its family), or every leaf code,
+    or (``hierarchy``) every code, each pooling its family."""
     from qcode.nlp.suggest import CodeProfile, Target
     from qcode.services.coding import resolve_code
 
@@ -62,18 +64,64 @@ def _targets(store: Store, codes: Sequence[str] | None) -> list[Any]:
 
     if codes:
         chosen = list(dict.fromkeys(resolve_code(store, c).id for c in codes))
+    elif hierarchy:
+        chosen = [c.id for c in all_codes]
     else:
         chosen = [c.id for c in all_codes if not children.get(c.id)]
     if not chosen:
         raise InputError("no codes to suggest", "load a codebook first: qcode codebook load")
     targets = []
     for cid in chosen:
-        fam = family(cid) if codes else [cid]
+        fam = family(cid) if codes or hierarchy else [cid]
         members = tuple(member(by_id[f]) for f in fam)
         text = "\n".join(m.text for m in members)
         indicators = tuple(dict.fromkeys(i for m in members for i in m.indicators))
         targets.append(Target(cid, tuple(fam), text, indicators, members))
     return targets
+
+
+def _code_tree(store: Store) -> tuple[dict[str, list[str]], list[str]]:
+    """Children of every code, and the root codes, in codebook order."""
+    children: dict[str, list[str]] = defaultdict(list)
+    roots = []
+    for c in store.codes():
+        if c.parent_id:
+            children[c.parent_id].append(c.id)
+        else:
+            roots.append(c.id)
+    return children, roots
+
+
+def most_specific(proposals: Sequence[Any], children: dict[str, list[str]],
+                  roots: Sequence[str], min_score: float) -> list[Any]:
+    """The most specific codes the evidence supports: from each root whose pooled score
+    reaches ``min_score``, go down to the sub-codes that reach it too; where none does,
+    the code itself is proposed (a parent stands for "one of these, not sure which")."""
+    from qcode.nlp.suggest import Proposal
+
+    scores = {p.code_id: p for p in proposals}
+    out: list[Any] = []
+
+    def walk(code: str) -> None:
+        p = scores.get(code)
+        if p is None or p.score < min_score:
+            return
+        kids = [c for c in children.get(code, ()) if c in scores
+                and scores[c].score >= min_score]
+        if kids:
+            for c in kids:
+                walk(c)
+        elif children.get(code):
+            out.append(Proposal(p.doc_id, p.start, p.end, p.code_id, p.score,
+                                ["no single sub-code stands out; the evidence of its "
+                                 "sub-codes together", *p.reasons], p.methods))
+        else:
+            out.append(p)
+
+    for r in roots:
+        walk(r)
+    out.sort(key=lambda p: -p.score)
+    return out
 
 
 def _units(store: Store, doc: Any, unit: str, include_interviewer: bool) -> list[Any]:
@@ -192,14 +240,23 @@ def propose(store: Store, targets: Sequence[Any], units: Sequence[Any],
             examples: dict[str, list[list[str]]], *, variants: dict[str, list[str]] | None = None,
             min_score: float = DEFAULT_MIN_SCORE, per_unit: int = MAX_PER_UNIT,
             training: tuple[list[Any], dict[str, set[int]]] | None = None,
-            suggester: Any = None) -> list[Any]:
-    """Score units and keep the best proposals (no storing; used by suggest and evaluate)."""
+            suggester: Any = None,
+            tree: tuple[dict[str, list[str]], list[str]] | None = None) -> list[Any]:
+    """Score units and keep the best proposals (no storing; used by suggest and evaluate).
+
+    With ``tree`` (children, roots) every code is a target and only the most specific
+    codes the evidence supports are kept (see ``most_specific``).
+    """
     if suggester is None:
         suggester = make_suggester(store, targets, units, examples, variants=variants,
                                    training=training)
     out = []
     for u in units:
-        kept = [p for p in suggester.score(u) if p.score >= min_score][:per_unit]
+        scored = suggester.score(u)
+        if tree is not None:
+            kept = most_specific(scored, tree[0], tree[1], min_score)[:per_unit]
+        else:
+            kept = [p for p in scored if p.score >= min_score][:per_unit]
         out.extend(kept)
     return out
 
@@ -222,7 +279,8 @@ def suggest(store: Store, *, documents: Sequence[str] | None = None, unit: str =
         [store.document(d.id) for d in store.documents()]
     report = annotate_documents(store, [d.name for d in docs])
     pid = report.pipeline or pipeline_id(choose_pipeline())
-    targets = _targets(store, codes)
+    targets = _targets(store, codes, hierarchy=not codes)
+    tree = None if codes else _code_tree(store)
     variants = store.get_setting("lemma_variants", {})
     examples = _examples(store, targets, set(), None)
     training = _training(store, targets, unit, set(), None)
@@ -234,7 +292,7 @@ def suggest(store: Store, *, documents: Sequence[str] | None = None, unit: str =
     for doc in docs:
         units = _units(store, doc, unit, include_interviewer)
         proposals = propose(store, targets, units, examples, min_score=min_score,
-                            suggester=suggester)
+                            suggester=suggester, tree=tree)
         decided = store.decided(doc.id)
         mine = store.codings(document_id=doc.id, coder_id=coder)  # anyone's when no coder
         rows = []
@@ -330,8 +388,9 @@ def evaluate_suggestions(store: Store, *, gold_coder: str, unit: str = "sentence
     project's word statistics). Warm: also the gold coder's codings on the other
     documents (leave one document out). ``reference_coder``: score another coder's
     codings instead of suggestions (human agreement, the ceiling to compare with).
-    ``rollup``: suggest the leaf codes, as ``qcode suggest`` does without ``--codes``
-    (at most three per unit), and count a leaf for the code it belongs to.
+    ``rollup``: suggest as ``qcode suggest`` does without ``--codes`` (the most specific
+    codes the evidence supports, at most three per unit) and count each for the
+    evaluated code it belongs to.
     """
     from qcode.services.nlp import annotate_documents
 
@@ -351,9 +410,11 @@ def evaluate_suggestions(store: Store, *, gold_coder: str, unit: str = "sentence
         for c in t.family:
             owner[c].append(t.code_id)
     scored = targets
+    tree = None
     if rollup:
-        scored = _targets(store, None)
-        scored = [t for t in scored if t.code_id in owner]
+        children, roots = _code_tree(store)
+        scored = [t for t in _targets(store, None, hierarchy=True) if t.code_id in owner]
+        tree = (children, [r for r in roots if r in owner])
     variants = store.get_setting("lemma_variants", {})
     statistics = _statistics_units(store, docs, False)
     cold = None if warm or reference_coder else make_suggester(store, scored, statistics, {},
@@ -379,13 +440,14 @@ def evaluate_suggestions(store: Store, *, gold_coder: str, unit: str = "sentence
                 training = _training(store, scored, unit, {doc.id}, gold_coder)
                 suggester = make_suggester(store, scored, statistics, examples,
                                            variants=variants, training=training)
-            per_unit = MAX_PER_UNIT if rollup else len(scored)
             for i, u in enumerate(units):
-                for p in suggester.score(u)[:per_unit]:
-                    for t in owner.get(p.code_id, ()):
-                        for th in thresholds:
-                            if p.score >= th:
-                                predicted[t][th].add(i)
+                scored_u = suggester.score(u)
+                for th in thresholds:
+                    kept = (most_specific(scored_u, tree[0], tree[1], th)[:MAX_PER_UNIT]
+                            if tree is not None else [p for p in scored_u if p.score >= th])
+                    for p in kept:
+                        for t in owner.get(p.code_id, ()):
+                            predicted[t][th].add(i)
         for t in targets:
             base[t.code_id] += len(gold[t.code_id])
             for th in thresholds:

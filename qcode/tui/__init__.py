@@ -25,5 +25,12 @@ def make_app(project_path: Path, settings: TuiSettings | None = None) -> QcodeAp
 
 
 def run(project_path: Path, settings: TuiSettings | None = None) -> None:
-    """Open a project in the terminal UI and return when the user quits."""
+    """Open a project in the terminal UI and return when the user quits.
+
+    The project is opened (and checked) first, so a missing or broken project
+    raises its ``ProjectError`` here rather than inside the full-screen app.
+    """
+    from qcode import services
+
+    services.open_project(Path(project_path)).close()
     make_app(project_path, settings).run()

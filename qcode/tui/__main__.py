@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from qcode.errors import QcodeError
 from qcode.tui import TuiSettings, run
 
 
@@ -19,8 +21,12 @@ def main() -> None:
                         help="another key for a binding, e.g. coding.apply=enter (repeatable)")
     args = parser.parse_args()
     keymap = dict(item.split("=", 1) for item in args.key if "=" in item)
-    run(args.project, TuiSettings(coder=args.coder, document=args.document,
-                                  screen=args.screen, keymap=keymap))
+    try:
+        run(args.project, TuiSettings(coder=args.coder, document=args.document,
+                                      screen=args.screen, keymap=keymap))
+    except QcodeError as exc:
+        print(f"Error: {exc.one_line()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ the widgets.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import traceback
 from collections.abc import Callable
@@ -115,6 +116,7 @@ class QcodeApp(App[None]):
         self.revision = 0
         self.pending_open: tuple[str, int | None, int | None, int | None] | None = None
         self.file_root = Path.cwd()
+        self.mode_screens: dict[str, QScreen] = {}
         self._store: Store | None = None
         self._codes: tuple[int, list[CodeInfo], MarkBook] | None = None
         self._tasks: dict[int, _Task] = {}
@@ -193,6 +195,18 @@ class QcodeApp(App[None]):
             return
         self.switch_mode(mode)
 
+    async def on_screen(self, mode: str, callback: Callable[[Screen[Any]], Any]) -> None:
+        """Go to a screen and, once it is shown, call ``callback(screen)``."""
+        if mode not in self.MODES or isinstance(self.screen, ModalScreen):
+            return
+        await self.switch_mode(mode)
+        screen = self.get_screen_for_mode(mode)
+        if screen is None:
+            await asyncio.sleep(0)
+            screen = self.get_screen_for_mode(mode)
+        if screen is not None:
+            callback(screen)
+
     def qscreen(self) -> QScreen | None:
         """The current main screen, if it is one of qcode's."""
         screen = self.screen
@@ -211,9 +225,8 @@ class QcodeApp(App[None]):
             self.switch_mode("coding")
 
     def get_screen_for_mode(self, mode: str) -> Screen[Any] | None:
-        """The base screen of a mode, if it has been created."""
-        stack = self._screen_stacks.get(mode)
-        return stack[0] if stack else None
+        """The main screen of a mode, once it has been shown."""
+        return self.mode_screens.get(mode)
 
     # -- changes ----------------------------------------------------------------------
 

@@ -55,12 +55,9 @@ class ActionsProvider(_Base):
         ]
         return items
 
-    def _on(self, mode: str, action: str) -> None:
+    async def _on(self, mode: str, action: str) -> None:
         app = self.qapp
-        app.action_show_screen(mode)
-        screen = app.get_screen_for_mode(mode)
-        if screen is not None:
-            app.call_after_refresh(app.run_action, action, screen)
+        await app.on_screen(mode, lambda screen: app.call_later(app.run_action, action, screen))
 
     async def discover(self) -> Hits:
         """The actions, without typing."""
@@ -108,14 +105,14 @@ class CodesProvider(_Base):
         async for hit in self._matching(query, items):
             yield hit
 
-    def _show(self, code_id: str) -> None:
+    async def _show(self, code_id: str) -> None:
         from qcode.tui.screens.codebook import CodebookScreen
 
-        app = self.qapp
-        app.action_show_screen("codebook")
-        screen = app.get_screen_for_mode("codebook")
-        if isinstance(screen, CodebookScreen):
-            app.call_after_refresh(screen.refresh_data, code_id)
+        def select(screen: object) -> None:
+            if isinstance(screen, CodebookScreen):
+                screen.refresh_data(select=code_id)
+
+        await self.qapp.on_screen("codebook", select)
 
     def _apply(self, code_id: str) -> None:
         from qcode.tui.screens.coding import CodingScreen
@@ -141,11 +138,11 @@ class QueriesProvider(_Base):
         async for hit in self._matching(query, items):
             yield hit
 
-    def _run(self, text: str) -> None:
+    async def _run(self, text: str) -> None:
         from qcode.tui.screens.query import QueryScreen
 
-        app = self.qapp
-        app.action_show_screen("query")
-        screen = app.get_screen_for_mode("query")
-        if isinstance(screen, QueryScreen):
-            app.call_after_refresh(screen.run_query, text)
+        def run_query(screen: object) -> None:
+            if isinstance(screen, QueryScreen):
+                screen.run_query(text)
+
+        await self.qapp.on_screen("query", run_query)

@@ -1,8 +1,9 @@
 """Package a trained pipeline as qcode's ``nb_qcode_sm`` (into the qcode package data).
 
-Takes ``model-best`` from ``train.py``, appends the lookup lemmatizer ``qcode_lemmatizer``
-right after the morphologizer (so it can use the predicted UPOS), strips training-only
-settings (corpus paths, the training and pretraining sections' file references), prunes
+Takes ``model-best`` from ``train.py`` (config.cfg) and, when present, replaces its
+entity recogniser with the one trained on its own (``ner.cfg``, ``--ner``); appends the
+lookup lemmatizer ``qcode_lemmatizer`` right after the morphologizer (so it can use the
+predicted UPOS), strips training-only settings (corpus paths), prunes
 the string store to what the pipeline needs, writes meta (name ``nb_qcode_sm``, version,
 description, sources with licences, labels, accuracy) and saves it to
 ``qcode/nlp/models/nb_qcode_sm/``.
@@ -14,7 +15,8 @@ scored with ``qcode.nlp.evaluate.evaluate`` and the figures go into ``meta.json`
 Usage::
 
     uv run python scripts/nlp/package_model.py [--model build/nlp/training/model-best]
-        [--out qcode/nlp/models/nb_qcode_sm] [--version 0.1.0] [--no-evaluate]
+        [--ner build/nlp/training-ner/model-best] [--out qcode/nlp/models/nb_qcode_sm]
+        [--version 0.1.0] [--no-evaluate]
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ sys.path.insert(0, str(HERE))
 from convert_norne import DEFAULT_NORNE  # noqa: E402
 
 DEFAULT_MODEL = REPO / "build" / "nlp" / "training" / "model-best"
+DEFAULT_NER = REPO / "build" / "nlp" / "training-ner" / "model-best"
 DEFAULT_OUT = REPO / "qcode" / "nlp" / "models" / "nb_qcode_sm"
 NAME = "nb_qcode_sm"
 
@@ -79,13 +82,19 @@ def _pruned_strings(nlp: Any) -> list[str]:
         return sorted(fresh.vocab.strings)
 
 
-def package(model: Path, out: Path, version: str, norne: Path | None) -> dict[str, Any]:
+def package(model: Path, out: Path, version: str, norne: Path | None,
+            ner_model: Path | None = None) -> dict[str, Any]:
     import spacy
 
     from qcode.nlp.lemmatizer import FACTORY_NAME, register
 
     register()
     nlp = spacy.load(model)
+    if ner_model is not None:  # the entity recogniser trained on its own (ner.cfg)
+        ner_nlp = spacy.load(ner_model)
+        if "ner" in nlp.pipe_names:
+            nlp.remove_pipe("ner")
+        nlp.add_pipe("ner", source=ner_nlp)
     if FACTORY_NAME not in nlp.pipe_names:
         after = "morphologizer" if "morphologizer" in nlp.pipe_names else None
         nlp.add_pipe(FACTORY_NAME, after=after) if after else nlp.add_pipe(FACTORY_NAME)
@@ -107,8 +116,12 @@ def package(model: Path, out: Path, version: str, norne: Path | None) -> dict[st
         "sources": SOURCES,
         "requirements": [],
         "qcode": {
-            "trained_from": str(model.name),
+            "trained_from": str(model),
+            "ner_trained_from": str(ner_model) if ner_model else None,
             "training_performance": trained.get("performance", {}),
+            "ner_training_performance": (
+                json.loads((ner_model / "meta.json").read_text(encoding="utf-8")).get(
+                    "performance", {}) if ner_model else None),
             "requires": "call qcode.nlp.lemmatizer.register() before spacy.load",
         },
     })
@@ -153,6 +166,9 @@ def _summary(e: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    ap.add_argument("--ner", type=Path, default=DEFAULT_NER,
+                    help="pipeline whose ner replaces the model's (default: %(default)s, "
+                         "if it exists; 'none' keeps the model's own)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--version", default="0.1.0")
     ap.add_argument("--norne", type=Path, default=DEFAULT_NORNE,
@@ -170,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
         norne = args.norne
-    package(args.model, args.out, args.version, norne)
+    ner = None if str(args.ner) == "none" or not (args.ner / "config.cfg").exists() else args.ner
+    package(args.model, args.out, args.version, norne, ner)
     return 0
 
 

@@ -235,7 +235,7 @@ def test_kill_during_nlp_annotation(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     crash_loop(tmp_path, "nlp", template, operation, check)
 
 
-# -- backups and restore------------------------------------------------------------------------
+# -- backups and restore --------------------------------------------------------------------
 
 
 def test_kill_during_backups(tmp_path: Path) -> None:
@@ -289,14 +289,51 @@ def test_kill_during_restore(tmp_path: Path) -> None:
     crash_loop(tmp_path, "restore", template, operation, check)
 
 
-# -- a bundle import (when team work exists)----------------------------------------------------
+# -- bundle imports (when team work exists) ----------------------------------------------
 
 
-def test_kill_during_bundle_import(tmp_path: Path) -> None:
+def test_kill_during_bundle_imports(tmp_path: Path) -> None:
     try:
         teamwork = importlib.import_module("qcode.services.teamwork")
     except ImportError:
         pytest.skip("qcode.services.teamwork does not exist yet")
     if not hasattr(teamwork, "import_bundle") or not hasattr(teamwork, "export_bundle"):
         pytest.skip("qcode.services.teamwork has no import_bundle/export_bundle yet")
-    pytest.skip("bundle crash test: wire it to the bundle API once it is settled")
+    template = project_with(tmp_path, docs=3, turns=60, codes=4)
+    coders = [f"koder-{c}" for c in "bcde"]
+    bundles = []
+    for n, coder in enumerate(coders):  # each coder codes a copy and sends a bundle
+        copy = copy_project(template, tmp_path / f"{coder}.qcode")
+        store = open_store(copy)
+        try:
+            services.apply_codings(store, [
+                SpanRequest(f"V{j % 3}", f"k{(j + n) % 4}", start=j * 5, end=j * 5 + 4)
+                for j in range(120)], coder)
+            bundles.append(teamwork.export_bundle(store, coder, tmp_path / f"{coder}.qcb").path)
+        finally:
+            store.close()
+
+    def operation(path: Path, log: Log) -> None:
+        store = services.open_project(path)
+        for bundle in bundles:
+            report = teamwork.import_bundle(store, bundle, actor="tester")
+            assert report.applied, report.conflicts
+            log.write({"bundle": bundle.name})
+        store.close()
+
+    def check(path: Path, found: Found, log: Log, complete: bool) -> bool:
+        merged = {p["coder"] for p in found.kinds("bundle.import")}
+        assert {r["bundle"].removesuffix(".qcb") for r in log.records()} <= merged
+        store = open_store(path)
+        try:
+            per_coder = dict(store.conn.execute(
+                "SELECT coder_id, count(*) FROM codings GROUP BY coder_id").fetchall())
+        finally:
+            store.close()
+        for coder in coders:  # a bundle is in whole or not at all
+            assert per_coder.get(coder, 0) == (120 if coder in merged else 0), coder
+        if complete:
+            assert merged == set(coders)
+        return 0 < len(merged) < len(coders)
+
+    crash_loop(tmp_path, "bundle", template, operation, check)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from qcode import services
@@ -264,3 +265,34 @@ def test_codebook_rename_add_and_delete_with_undo(small_project: Path, app_for: 
         assert lunsj.parent_id == "relasjoner" and lunsj.definition.startswith("Uformelle")
     finally:
         store.close()
+
+
+def test_command_palette_opens_documents_codes_and_saved_queries(
+        small_project: Path, app_for: AppFor) -> None:
+    store = services.open_project(small_project)
+    services.save_query(store, "rel", "relasjoner", actor="kh")
+    store.close()
+    app = app_for(small_project, coder="kh")
+
+    async def choose(pilot: Pilot[None], text: str) -> None:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        app.screen.query_one(Input).value = text
+        await pilot.pause(0.6)
+        await pilot.press("enter")
+        await settle(app, pilot)
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            await choose(pilot, "Open V1")
+            assert isinstance(app.screen, CodingScreen)
+            assert app.screen.document is not None and app.screen.document.name == "V1"
+            await choose(pilot, "Code Relasjoner og fysisk")
+            assert app.current_mode == "codebook"
+            assert app.screen.code_tree.selected_code == "relasjoner"  # type: ignore[attr-defined]
+            await choose(pilot, "Query @rel")
+            assert app.current_mode == "query"
+            assert app.screen.last_query == "relasjoner"  # type: ignore[attr-defined]
+
+    run(journey())

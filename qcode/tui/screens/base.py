@@ -29,6 +29,10 @@ class QScreen(Screen[None]):
         """The app, typed."""
         return cast("QcodeApp", self.app)
 
+    def on_mount(self) -> None:
+        """Let the app find this screen by its mode."""
+        self.qapp.mode_screens[self.MODE] = self
+
     def compose(self) -> ComposeResult:
         """The top bar, the screen's own widgets, the footer."""
         yield NavBar(self.MODE, id="navbar")
@@ -49,7 +53,12 @@ class QScreen(Screen[None]):
         """The project (or the coder) changed: show the current state."""
         self._seen_revision = self.qapp.revision
         self._update_navbar()
-        self.refresh_data()
+        from qcode.errors import QcodeError
+
+        try:
+            self.refresh_data()
+        except QcodeError as exc:  # e.g. the project file went away
+            self.qapp.show_error(exc, modal=True)
 
     def _update_navbar(self) -> None:
         bars = self.query(NavBar)
