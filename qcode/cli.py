@@ -2078,11 +2078,37 @@ def export_bundle_cmd(ctx: click.Context, out: Path, project: Path | None,
 
 
 @cli.command()
+@click.argument("project", required=False, type=click.Path(path_type=Path))
+@click.option("--coder", help="Code as this coder (default: $QCODE_CODER, then "
+              "'qcode config coder').")
+@click.option("--document", help="Open this document in the coding view.")
+@click.option("--key", "keys", multiple=True, metavar="ID=KEYS",
+              help="Other keys for a binding, by its id in docs/tui.md, e.g. "
+                   "coding.apply=enter,a.")
+def tui(project: Path | None, coder: str | None, document: str | None,
+        keys: tuple[str, ...]) -> None:
+    """Open the project in the terminal UI: documents, coding, suggestions, codebook, queries,
+    agreement."""
+    from qcode import services
+    from qcode.tui import TuiSettings, run
+
+    keymap = dict(k.split("=", 1) for k in keys if "=" in k)
+    run(services.find_project(project), TuiSettings(coder=coder, document=document,
+                                                    keymap=keymap))
+
+
+@cli.command()
 @click.option("--dir", "directory", type=click.Path(path_type=Path),
               help="Build the demo project here (default: a new temporary folder).")
 @click.option("--force", is_flag=True, help="Replace an existing demo project in --dir.")
-def demo(directory: Path | None, force: bool) -> None:
-    """Build a demo project from the shipped sample corpus and summarise it."""
+@click.option("--no-tui", is_flag=True,
+              help="Only build and summarise the demo; do not open the terminal UI.")
+def demo(directory: Path | None, force: bool, no_tui: bool) -> None:
+    """Build a demo project from the shipped sample corpus, summarise it, and open it.
+
+    On a terminal the demo opens in the terminal UI; otherwise (or with --no-tui)
+    it prints the path of the project and how to open it.
+    """
     from qcode import services
     from qcode.demo import build_demo
 
@@ -2098,7 +2124,13 @@ def demo(directory: Path | None, force: bool) -> None:
         print_info(services.project_info(store))
     click.echo("")
     click.echo(f"Demo project: {result.path}")
-    click.echo(f"Try: qcode docs -p {result.path}    qcode show JS1 -p {result.path}")
+    if not no_tui and sys.stdin.isatty() and sys.stdout.isatty():
+        from qcode.tui import run
+
+        run(result.path)
+        return
+    click.echo(f"Open it: qcode tui {result.path}")
+    click.echo(f"Or try:  qcode docs -p {result.path}    qcode show JS1 -p {result.path}")
 
 
 def main() -> None:

@@ -712,3 +712,22 @@ def _describe(kind: str, payload: dict[str, Any]) -> str:
     if kind == "attributes.import":
         return f"attributes from {payload.get('source')} ({payload.get('keys')} keys)"
     return ", ".join(f"{k}={v}" for k, v in payload.items() if k != "changes")[:80]
+
+
+def list_coders(store: Store) -> list[Coder]:
+    """Every coder of the project."""
+    return store.coders()
+
+
+def code_stats(store: Store) -> dict[str, tuple[int, int]]:
+    """Per code id: (codings, informants covered) on current documents."""
+    return store.code_stats()
+
+
+def set_default_coder(coder_id: str) -> Path:
+    """Remember the coder id in the user configuration (never in a project)."""
+    from qcode.config import write_coder
+
+    if not ID_PATTERN.match(coder_id):
+        raise InputError(f"coder id {coder_id!r} is not valid", "lowercase, digits, - and _")
+    return write_coder(coder_id)

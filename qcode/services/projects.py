@@ -469,3 +469,14 @@ def backup_project(store: Store, dest: Path | None = None) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         dest = dest / f"{store.path.stem}-{stamp}{PROJECT_SUFFIX}"
     return store.backup(dest)
+
+
+def import_attributes(store: Store, path: Path, *, types: Mapping[str, AttributeType] | None =
+                      None, actor: str | None = None) -> str:
+    """Import a sidecar attribute file on its own (speakers, or documents by name)."""
+    table = read_attribute_table(Path(path), types)
+    unmatched = _apply_attribute_table(store, table, actor or default_actor(), Path(path).name)
+    summary = f"{Path(path).name}: {len(table.values) - len(unmatched)} {table.scope}s"
+    if unmatched:
+        summary += f"; no document named {', '.join(map(repr, unmatched[:5]))}"
+    return summary

@@ -273,3 +273,8 @@ def check_export_for_leaks(store: Store, hits: Sequence[Any]) -> None:
         raise InputError(f"{which} {found}, e.g. {first.kind} {first.text!r} in "
                          f"{first.document}",
                          "anonymise them ('qcode anonymize check') or pass --allow-leaks")
+
+
+def list_saved_queries(store: Store) -> list[tuple[str, str, str, str]]:
+    """(name, query, created_at, created_by) of saved queries."""
+    return store.saved_queries()

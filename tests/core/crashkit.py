@@ -31,7 +31,7 @@ ITERATIONS = int(os.environ.get("QCODE_CRASH_ITERATIONS", "10"))
 SEED = int(os.environ.get("QCODE_CRASH_SEED", "20261122"))
 
 
-# -- running and killing ------------------------------------------------------------------
+# -- running and killing -----------------------------------------------------------------
 
 
 @dataclass
@@ -95,7 +95,7 @@ class Log:
         return out
 
 
-# -- building inputs ------------------------------------------------------------------------
+# -- building inputs ---------------------------------------------------------------------
 
 
 def write_transcripts(folder: Path, count: int, turns: int, *, prefix: str = "V") -> Path:
@@ -146,7 +146,7 @@ def copy_project(template: Path, dest: Path) -> Path:
     return dest
 
 
-# -- checking after a crash -------------------------------------------------------------------
+# -- checking after a crash --------------------------------------------------------------
 
 
 @dataclass

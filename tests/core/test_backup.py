@@ -38,7 +38,7 @@ def _one_line(exc: QcodeError) -> None:
     assert "\n" not in exc.one_line()
 
 
-# -- names and making backups --------------------------------------------------------------------
+# -- names and making backups ------------------------------------------------------------
 
 
 def test_backup_before_names_time_event_and_reason(filled: Store) -> None:
@@ -94,7 +94,7 @@ def test_failed_backup_is_a_one_line_error_and_leaves_nothing(filled: Store) -> 
     assert fingerprint(filled.path) == before
 
 
-# -- daily backups------------------------------------------------------------------------------
+# -- daily backups -----------------------------------------------------------------------
 
 
 def test_daily_backup_after_a_day_with_changes(filled: Store) -> None:
@@ -134,7 +134,7 @@ def test_a_failing_daily_backup_never_stops_the_opening(filled: Store,
     services.open_project(project_path).close()
 
 
-# -- rotation-----------------------------------------------------------------------------------
+# -- rotation ----------------------------------------------------------------------------
 
 
 def test_rotation_keeps_newest_ten_and_one_per_day(filled: Store) -> None:
@@ -175,7 +175,7 @@ def test_rotation_keeps_newest_ten_and_one_per_day(filled: Store) -> None:
     assert len(deleted) == 12 + 38 + 1 - 23
 
 
-# -- listing and choosing-----------------------------------------------------------------------
+# -- listing and choosing ----------------------------------------------------------------
 
 
 def test_listing_reports_unreadable_backups(filled: Store) -> None:
@@ -205,7 +205,7 @@ def test_resolve_by_number_name_or_path(filled: Store) -> None:
         _one_line(info.value)
 
 
-# -- restore------------------------------------------------------------------------------------
+# -- restore -----------------------------------------------------------------------------
 
 
 def test_restore_replaces_the_project_and_is_undoable(filled: Store, tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def crash_loop(tmp_path: Path, name: str, template: Path, operation: Operation,
     return tally
 
 
-# -- a folder import ------------------------------------------------------------------------
+# -- a folder import ---------------------------------------------------------------------
 
 
 def test_kill_during_folder_import(tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_kill_during_folder_import(tmp_path: Path) -> None:
     crash_loop(tmp_path, "import", template, operation, check)
 
 
-# -- bulk coding ------------------------------------------------------------------------------
+# -- bulk coding -------------------------------------------------------------------------
 
 BATCHES, BATCH = 8, 40
 
@@ -158,7 +158,7 @@ def test_kill_during_bulk_coding(tmp_path: Path) -> None:
     crash_loop(tmp_path, "coding", template, operation, check)
 
 
-# -- a codebook merge ---------------------------------------------------------------------------
+# -- a codebook merge --------------------------------------------------------------------
 
 CODES, PER_CODE = 12, 30
 
@@ -210,7 +210,7 @@ def test_kill_during_codebook_merges(tmp_path: Path) -> None:
     crash_loop(tmp_path, "merge", template, operation, check)
 
 
-# -- an annotation run ----------------------------------------------------------------------------
+# -- an annotation run -------------------------------------------------------------------
 
 
 def test_kill_during_nlp_annotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -235,7 +235,7 @@ def test_kill_during_nlp_annotation(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     crash_loop(tmp_path, "nlp", template, operation, check)
 
 
-# -- backups and restore --------------------------------------------------------------------
+# -- backups and restore -----------------------------------------------------------------
 
 
 def test_kill_during_backups(tmp_path: Path) -> None:

@@ -114,7 +114,7 @@ def test_full_disk_while_loading_a_codebook(coded: Store) -> None:
     assert _snapshot(coded) == before
 
 
-# -- real write failures (RLIMIT_FSIZE) -----------------------------------------------------------
+# -- real write failures (RLIMIT_FSIZE) --------------------------------------------------
 
 
 def _limited(limit: int, action: object, log: Log) -> object:
@@ -211,7 +211,7 @@ def test_a_migration_that_cannot_write_leaves_the_file_as_it_was(when: str,
         store.close()
 
 
-# -- read-only -------------------------------------------------------------------------------------
+# -- read-only ---------------------------------------------------------------------------
 
 
 @pytest.fixture

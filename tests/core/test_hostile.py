@@ -103,7 +103,7 @@ def _codebook_or_refused(store: Store, path: Path) -> None:
     assert time.perf_counter() - started < SLOW
 
 
-# -- importers: generated text and random bytes --------------------------------------------------
+# -- importers: generated text and random bytes ------------------------------------------
 
 _speaker = st.sampled_from(["I", "V1", "JS3", "Intervjuer", "R017", "Moderator", "ÆØÅ"])
 _line = st.one_of(
@@ -180,7 +180,7 @@ def test_random_attribute_sidecars(raw: bytes, suffix: str, project: Store,
         assert _state(project) == before
 
 
-# -- sizes: refused fast, without reading ----------------------------------------------------------
+# -- sizes: refused fast, without reading ------------------------------------------------
 
 
 def test_a_csv_with_a_million_columns_is_refused_fast(project: Store, tmp_path: Path) -> None:
@@ -258,7 +258,7 @@ def test_one_gigabyte_sidecars_and_codebooks_are_refused_without_reading(
         assert (_bytes_read() or 0) - read_before < 2**20
 
 
-# -- codebooks: random and malicious YAML --------------------------------------------------------
+# -- codebooks: random and malicious YAML ------------------------------------------------
 
 _scalar = st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.none(),
                     st.floats(allow_nan=True))
@@ -324,7 +324,7 @@ def test_malicious_codebook_yaml(name: str, project: Store, tmp_path: Path) -> N
     assert not Path("/tmp/qcode-pwned").exists()
 
 
-# -- codebooks: hostile XML (.qdc / .qdpx)------------------------------------------------------
+# -- codebooks: hostile XML (.qdc / .qdpx) -----------------------------------------------
 
 NS = "urn:QDA-XML:codebook:1.0"
 _CODE = '<Code guid="0b5a4a9e-9d2e-4a57-a5b4-1f6f1c0f0a01" name="Tillit" isCodable="true"/>'
@@ -407,7 +407,7 @@ def test_random_bytes_as_refi_codebooks(raw: bytes, head: bytes, suffix: str, pr
     _codebook_or_refused(project, path)
 
 
-# -- names with control characters ---------------------------------------------------------------
+# -- names with control characters -------------------------------------------------------
 
 
 def test_file_names_with_line_breaks_give_one_line_errors(project: Store,
