@@ -85,16 +85,21 @@ def _turns_bisect(verify: bool) -> None:
 
     engine.Corpus.turns_overlapping = turns_overlapping  # type: ignore[method-assign]
 
-    newlines: dict[int, tuple[str, list[int]]] = {}
+    newlines: dict[tuple[int, int], list[int]] = {}  # (hash, length) -> newline offsets
     original_line = engine._line_of
 
     def line_of(text: str, pos: int) -> int:
-        key = id(text)
-        cached = newlines.get(key)
-        if cached is None or cached[0] is not text:
-            cached = (text, [i for i, ch in enumerate(text) if ch == "\n"])
-            newlines[key] = cached
-        line = bisect.bisect_left(cached[1], pos) + 1
+        key = (hash(text), len(text))  # no reference to the text: the cache cannot leak it
+        offsets = newlines.get(key)
+        if offsets is None:
+            if len(newlines) > 2_000:
+                newlines.clear()
+            offsets = newlines[key] = []
+            i = text.find("\n")
+            while i >= 0:
+                offsets.append(i)
+                i = text.find("\n", i + 1)
+        line = bisect.bisect_left(offsets, pos) + 1
         if verify:
             assert line == original_line(text, pos)
         return line

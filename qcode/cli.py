@@ -202,6 +202,58 @@ def backup(dest: Path | None, project: Path | None) -> None:
     click.echo(f"Backed up to {written}")
 
 
+@cli.command()
+@project_option
+@json_option
+def backups(project: Path | None, as_json: bool) -> None:
+    """List the project's backups (automatic, before operations, manual), newest first."""
+    from qcode import services
+    from qcode.store import backup_dir
+
+    path = services.find_project(project)
+    found = services.list_backups(path)
+    if as_json:
+        echo_json([b.as_dict() for b in found])
+        return
+    rows = []
+    for i, b in enumerate(found, start=1):
+        rows.append([i, b.created.astimezone().strftime("%Y-%m-%d %H:%M:%S"), b.reason,
+                     f"{b.size_bytes / 1024:.0f} KiB", b.schema, b.documents, b.codings,
+                     b.problem or Path(b.path).name])
+    echo_table(["#", "time", "reason", "size", "schema", "documents", "codings", "file"], rows)
+    click.echo(f"{len(found)} backups in {backup_dir(path)}; daily and before-operation ones: "
+               "the newest 10 plus one per day for 14 days are kept; manual, migration and "
+               "before-restore ones are never deleted")
+
+
+@cli.command()
+@click.argument("backup")
+@project_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--other-project", is_flag=True,
+              help="Allow restoring a backup made from another project.")
+@coder_option
+def restore(backup: str, project: Path | None, yes: bool, other_project: bool,
+            coder: str | None) -> None:
+    """Restore BACKUP (its number in 'qcode backups', its name or a path); undoable."""
+    from qcode import services
+
+    path = services.find_project(project)
+    chosen = services.resolve_backup(path, backup)
+    if not yes:
+        click.confirm(f"Replace {path} with {Path(str(chosen)).name}? (the current state is "
+                      "saved first)", abort=True)
+    r = services.restore(path, chosen, actor=coder, other_project=other_project)
+    click.echo(f"Restored {r.restored.name} ({r.schema}, {r.documents} documents, "
+               f"{r.codings} codings) into {r.project}.")
+    if r.saved_as is not None:
+        click.echo(f"The previous state is saved as {r.saved_as.name}; undo with: "
+                   f"qcode restore {r.saved_as.name}")
+    if r.replaced_damaged:
+        click.echo("The damaged file was kept beside it as ...before-restore-damaged.qcode",
+                   err=True)
+
+
 # -- import ------------------------------------------------------------------------------
 
 

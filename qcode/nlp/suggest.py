@@ -51,6 +51,9 @@ W_EXAMPLES = 6.0  # per unit of similarity to excerpts already coded
 COS_FLOOR = 0.03  # similarity to coded excerpts below this is no evidence
 TOP_K = 3
 MIN_POSITIVES = 8  # coded units a code needs before its classifier is trained
+POS_WEIGHT = 1.0
+WARM_SPLIT = False
+W_WORDS = True
 FUZZY_MIN_LEN = 6
 FUZZY_RATIO = 88
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -132,6 +135,10 @@ class Evidence:
 
     def add(self, weight: float, method: str, why: str) -> None:
         self.parts.append((weight, method, why))
+
+    def copy(self) -> Evidence:
+        return Evidence(list(self.parts), self.indicator_weight, self.cosine, self.context,
+                        self.examples)
 
     @property
     def total(self) -> float:
@@ -285,7 +292,7 @@ class Suggester:
     """
 
     def __init__(self, targets: Sequence[Target], units: Sequence[Unit],
-                 examples: Mapping[str, Sequence[Sequence[str]]], *,
+                 examples: Mapping[str, Sequence[tuple[int, Sequence[str]]]], *,
                  variants: Mapping[str, Sequence[str]] | None = None,
                  lookup: Any = None) -> None:
         from qcode.nlp.stopwords import STOP_WORDS
@@ -330,15 +337,29 @@ class Suggester:
             lemma_docs.append(content_lemmas(u.tokens))
         self.indicator_df = df
         profiles = {p.code_id: text_lemmas(p.text, lookup) for p in self.member.values()}
-        self.tfidf = _Tfidf([*lemma_docs, *(ex for exs in examples.values() for ex in exs)])
+        self.tfidf = _Tfidf(lemma_docs)
         avg_len = sum(len(d) for d in lemma_docs) / len(lemma_docs) if lemma_docs else 30.0
         self.profiles = {c: _Bm25Profile(v, self.tfidf, avg_len)
                          for c, v in profiles.items() if v}
-        self.examples = {c: [self.tfidf.vector(ex) for ex in exs if ex]
-                         for c, exs in examples.items()}
         self._fuzzy_words = self._fuzzy_vocabulary(indicators)
         self.classifiers: dict[str, Classifier] = {}
+        self.word_odds: dict[str, _WordOdds] = {}
         self._turn_cache: dict[tuple[int, int], dict[str, Evidence]] = {}
+        self._cold_cache: dict[tuple[int, int, int], dict[str, Evidence]] = {}
+        self.examples: dict[str, list[tuple[int, dict[str, float]]]] = {}
+        self.set_examples(examples)
+
+    def set_examples(self, examples: Mapping[str, Sequence[tuple[int, Sequence[str]]]]
+                     ) -> None:
+        """The project's coded excerpts per target, as (document id, content lemmas);
+        forgets trained classifiers."""
+        self.examples = {}
+        for code_id, items in examples.items():
+            vectors = [(doc_id, self.tfidf.vector(ex)) for doc_id, ex in items if ex]
+            if vectors and code_id in self.by_code:
+                self.examples[code_id] = vectors
+        self.classifiers = {}
+        self.word_odds = {}
 
     # -- statistics ------------------------------------------------------------------------
 
@@ -362,20 +383,54 @@ class Suggester:
 
     # -- evidence --------------------------------------------------------------------------
 
-    def evidence(self, unit: Unit) -> dict[str, Evidence]:
-        """Cold evidence per target for one unit (the codebook and the project's words)."""
+    def evidence(self, unit: Unit, *, other_documents: bool = False) -> dict[str, Evidence]:
+        """Evidence per target for one unit: the codebook's (cold) and, once codings
+        exist, the similarity to excerpts already coded (only those of other documents
+        with ``other_documents``, as when training)."""
+        cold = self.cold_evidence(unit)
+        if not self.examples:
+            return cold
+        out = {c: e.copy() for c, e in cold.items()}
+        lemmas = content_lemmas(_sub(unit))
+        if not lemmas:
+            return out
+        vec = self.tfidf.vector(lemmas)
+        for code_id, items in self.examples.items():
+            vectors = [v for d, v in items if not (other_documents and d == unit.doc_id)]
+            if not vectors:
+                continue
+            best3 = sorted((_cos(vec, v) for v in vectors), reverse=True)[:TOP_K]
+            sim = sum(best3) / len(best3)
+            e = out.setdefault(code_id, Evidence())
+            e.examples = sim
+            if sim > COS_FLOOR:
+                e.add(W_EXAMPLES * (sim - COS_FLOOR), "similarity",
+                      f"like excerpts already coded with it ({sim:.2f}, best {TOP_K} of "
+                      f"{len(vectors)})")
+        return out
+
+    def cold_evidence(self, unit: Unit) -> dict[str, Evidence]:
+        """The codebook's evidence per target for one unit (cached)."""
+        key = (unit.doc_id, unit.start, unit.end)
+        cached = self._cold_cache.get(key)
+        if cached is not None:
+            return cached
         sub = _sub(unit)
-        key = (unit.doc_id, unit.turn_id)
-        if _is_turn(unit) and key in self._turn_matches:
-            matches = self._turn_matches[key]
+        tkey = (unit.doc_id, unit.turn_id)
+        if _is_turn(unit) and tkey in self._turn_matches:
+            matches = self._turn_matches[tkey]
         else:
             matches = self.matcher.match(unit.text, sub)
         lemmas = content_lemmas(sub)
         if not lemmas and not _is_turn(unit):
-            return {}  # «Ja.», «(ler)»: nothing to code in a sentence without content words
-        out = self._evidence(unit, sub, matches, lemmas)
-        if not _is_turn(unit):
-            self._add_context(unit, out)
+            out: dict[str, Evidence] = {}  # «Ja.», «(ler)»: nothing to code here
+        else:
+            out = self._evidence(unit, sub, matches, lemmas)
+            if not _is_turn(unit):
+                self._add_context(unit, out)
+        if len(self._cold_cache) > 50_000:
+            self._cold_cache.clear()
+        self._cold_cache[key] = out
         return out
 
     def _evidence(self, unit: Unit, sub: Mapping[str, Sequence[Any]],
@@ -412,20 +467,6 @@ class Suggester:
                     e.add(W_CODEBOOK * (best - BM25_FLOOR), "codebook",
                           f"words of the codebook text of {self._name(best_code)}: "
                           f"{', '.join(words[:4])} ({best:.1f})")
-            if self.examples:
-                vec = self.tfidf.vector(lemmas)
-                for t in self.targets:
-                    vectors = self.examples.get(t.code_id)
-                    if not vectors:
-                        continue
-                    best3 = sorted((_cos(vec, v) for v in vectors), reverse=True)[:TOP_K]
-                    sim = sum(best3) / len(best3)
-                    e = ev[t.code_id]
-                    e.examples = sim
-                    if sim > COS_FLOOR:
-                        e.add(W_EXAMPLES * (sim - COS_FLOOR), "similarity",
-                              f"similar to excerpts already coded with it ({sim:.2f}, "
-                              f"{len(vectors)} excerpts)")
         return ev
 
     def _name(self, code_id: str) -> str:
@@ -508,104 +549,194 @@ class Suggester:
         out.sort(key=lambda p: -p.score)
         return out
 
-    def features(self, unit: Unit, ev: Mapping[str, Evidence] | None = None
-                 ) -> dict[str, dict[str, float]]:
-        """Per target: the evidence and the unit's word weights, for the classifier."""
-        ev = self.evidence(unit) if ev is None else ev
-        vec = self.tfidf.vector(content_lemmas(_sub(unit)))
-        words = {f"w:{t}": v for t, v in vec.items()}
+    def features(self, unit: Unit, ev: Mapping[str, Evidence] | None = None, *,
+                 other_documents: bool = False) -> dict[str, dict[str, float]]:
+        """Per target: the cold log-odds, the similarity to coded excerpts and (once
+        trained) the log-odds of the unit's words in the project's codings."""
+        ev = self.evidence(unit, other_documents=other_documents) if ev is None else ev
+        lemmas = frozenset(content_lemmas(_sub(unit))) if self.word_odds else frozenset()
         out = {}
         for t in self.targets:
             e = ev.get(t.code_id) or Evidence()
-            out[t.code_id] = {**words, "cold": e.total, "ind": e.indicator_weight,
-                              "bm25": e.cosine, "ctx": e.context, "ex": e.examples}
+            if WARM_SPLIT:
+                parts = {"indicator": 0.0, "codebook": 0.0, "context": 0.0}
+                for w, m, _y in e.parts:
+                    if m != "similarity":
+                        key = "indicator" if m == "fuzzy" else m
+                        parts[key] = parts.get(key, 0.0) + w
+                out[t.code_id] = {**parts, "similar": e.examples}
+            else:
+                cold = sum(w for w, m, _y in e.parts if m != "similarity")
+                out[t.code_id] = {"cold": cold, "similar": e.examples}
+            odds = self.word_odds.get(t.code_id)
+            if odds is not None:
+                out[t.code_id]["words"] = odds.score(
+                    lemmas, unit.doc_id if other_documents else None)[0]
         return out
 
     def train(self, units: Sequence[Unit], labels: Mapping[str, set[int]],
               min_positives: int = MIN_POSITIVES) -> None:
-        """Warm start: fit a classifier per code on labelled units (index sets per code)."""
+        """Warm start: calibrate each code on the project's labelled units (index sets).
+
+        A code needs ``min_positives`` coded units; the others keep the cold score
+        plus the similarity to their coded excerpts.
+        """
         self.classifiers = {}
+        self.word_odds = {}
         if not units:
             return
-        feats = [self.features(u) for u in units]
-        for code_id in self.by_code:
-            positives = labels.get(code_id, set())
-            if len(positives) < min_positives:
-                continue
-            y = [1 if i in positives else 0 for i in range(len(units))]
+        chosen = {c: [1 if i in labels.get(c, set()) else 0 for i in range(len(units))]
+                  for c in self.by_code
+                  if min_positives <= len(labels.get(c, ())) < len(units)}
+        if not chosen:
+            return
+        if W_WORDS:
+            lemma_sets = [frozenset(content_lemmas(_sub(u))) for u in units]
+            docs = [u.doc_id for u in units]
+            self.word_odds = {c: _WordOdds(lemma_sets, docs, y) for c, y in chosen.items()}
+        feats = [self.features(u, other_documents=True) for u in units]
+        for code_id, y in chosen.items():
             self.classifiers[code_id] = Classifier().fit([f[code_id] for f in feats], y)
 
     def score(self, unit: Unit) -> list[Proposal]:
-        """Proposals for one unit, best first (the classifier's where one is trained)."""
+        """Proposals for one unit, best first (calibrated where the project allows)."""
         ev = self.evidence(unit)
         if not self.classifiers:
             return self._proposals(unit, ev)
-        cold = {p.code_id: p for p in self._proposals(unit, ev)}
         feats = self.features(unit, ev)
         out = []
         for t in self.targets:
+            e = ev.get(t.code_id)
             model = self.classifiers.get(t.code_id)
-            base = cold.get(t.code_id)
             if model is None:
-                if base is not None:
-                    out.append(base)
+                if e is not None and e.total > 0:
+                    out.append(Proposal(unit.doc_id, unit.start, unit.end, t.code_id,
+                                        round(_sigmoid(BIAS + e.total), 4), e.reasons(),
+                                        e.methods()))
                 continue
             prob = model.probability(feats[t.code_id])
-            reasons = list(base.reasons) if base else []
-            terms = model.top_terms(feats[t.code_id])
-            reasons.append(f"like the {model.positives} units already coded with it"
-                           + (f" (words: {', '.join(terms)})" if terms else "")
-                           + f", p = {prob:.2f}")
-            methods = [*(base.methods if base else []), "classifier"]
+            reasons = e.reasons() if e is not None and e.parts else []
+            odds = self.word_odds.get(t.code_id)
+            if odds is not None:
+                _v, typical = odds.score(frozenset(content_lemmas(_sub(unit))))
+                if typical:
+                    reasons.append("words typical of units coded with it in this project: "
+                                   + ", ".join(typical))
+            reasons.append(f"weighed against the {model.positives} of {model.n} units "
+                           f"already coded in this project: p = {prob:.2f}")
+            methods = [*(e.methods() if e is not None and e.parts else []), "calibrated"]
             out.append(Proposal(unit.doc_id, unit.start, unit.end, t.code_id, round(prob, 4),
                                 reasons, methods))
         out.sort(key=lambda p: -p.score)
         return out
 
 
-class Classifier:
-    """A small L2-regularised logistic regression over sparse features (no dependencies).
+class _WordOdds:
+    """Naive-Bayes log-odds of a code per lemma, learned from the project's coded units;
+    per document too, so a training unit is scored without its own document."""
 
-    Trained per code on the project's own coded units (positives) and the other
-    units of coded documents (negatives). Deterministic: fixed order, fixed
-    epochs, no randomness.
+    def __init__(self, lemma_sets: Sequence[frozenset[str]], docs: Sequence[int],
+                 labels: Sequence[int]) -> None:
+        self.pos: Counter[str] = Counter()
+        self.neg: Counter[str] = Counter()
+        self.by_doc: dict[int, tuple[Counter[str], Counter[str], int, int]] = {}
+        for lemmas, doc, y in zip(lemma_sets, docs, labels, strict=True):
+            (self.pos if y else self.neg).update(lemmas)
+            p, n, np_, nn = self.by_doc.get(doc, (Counter(), Counter(), 0, 0))
+            (p if y else n).update(lemmas)
+            self.by_doc[doc] = (p, n, np_ + y, nn + (1 - y))
+        self.n_pos = sum(labels)
+        self.n_neg = len(labels) - self.n_pos
+
+    def _r(self, lemma: str, doc: int | None) -> float:
+        p, n, np_, nn = self.pos[lemma], self.neg[lemma], self.n_pos, self.n_neg
+        if doc is not None and doc in self.by_doc:
+            dp, dn, dnp, dnn = self.by_doc[doc]
+            p, n, np_, nn = p - dp[lemma], n - dn[lemma], np_ - dnp, nn - dnn
+        return math.log((p + 0.5) / (np_ + 1.0)) - math.log((n + 0.5) / (nn + 1.0))
+
+    def score(self, lemmas: frozenset[str], doc: int | None = None) -> tuple[float, list[str]]:
+        """Summed log-odds of the unit's lemmas (over the root of their number), and the
+        lemmas that speak most for the code."""
+        if not lemmas:
+            return 0.0, []
+        rs = sorted(((self._r(w, doc), w) for w in lemmas if self.pos[w] or self.neg[w]),
+                    reverse=True)
+        total = sum(r for r, _w in rs) / math.sqrt(len(lemmas))
+        return total, [w for r, w in rs[:3] if r > 0.5]
+
+
+class Classifier:
+    """Logistic regression on a few dense features, fitted by Newton's method.
+
+    Deterministic and dependency-free. The weights are kept positive for evidence
+    (more evidence never lowers a score); L2 regularisation keeps them near the
+    cold model's when the project has few codings.
     """
 
-    def __init__(self, epochs: int = 12, rate: float = 0.3, l2: float = 1e-3) -> None:
-        self.epochs, self.rate, self.l2 = epochs, rate, l2
-        self.weights: dict[str, float] = {}
+    def __init__(self, l2: float = 1.0, iterations: int = 25) -> None:
+        self.l2, self.iterations = l2, iterations
+        self.names: list[str] = []
+        self.weights: list[float] = []
         self.bias = 0.0
         self.positives = 0
+        self.n = 0
 
     def fit(self, features: Sequence[Mapping[str, float]], labels: Sequence[int]) -> Classifier:
-        """Train by plain stochastic gradient descent with a decaying rate."""
-        self.positives = sum(labels)
-        negatives = len(labels) - self.positives
-        if not self.positives or not negatives:
-            return self
-        pos_weight = min(negatives / self.positives, 10.0)
-        self.bias = math.log(self.positives / negatives)
-        w = self.weights
-        for epoch in range(self.epochs):
-            rate = self.rate / (1 + epoch)
-            for x, y in zip(features, labels, strict=True):
-                p = self._p(x)
-                g = (p - y) * (pos_weight if y else 1.0)
-                self.bias -= rate * g
-                for k, v in x.items():
-                    w[k] = w.get(k, 0.0) * (1 - rate * self.l2) - rate * g * v
+        """Fit on labelled feature dicts (same keys in every one)."""
+        self.n, self.positives = len(labels), sum(labels)
+        self.names = sorted(features[0]) if features else []
+        rows = [[1.0, *(f.get(k, 0.0) for k in self.names)] for f in features]
+        d = len(self.names) + 1
+        prior = [BIAS, *(W_EXAMPLES if k == "similar" else 0.0 if k == "words" else 1.0
+                         for k in self.names)]
+        w = list(prior)
+        for _ in range(self.iterations):
+            grad = [self.l2 * (w[j] - prior[j]) if j else 0.0 for j in range(d)]
+            hess = [[(self.l2 if i == j and i else 0.0) for j in range(d)] for i in range(d)]
+            for x, y in zip(rows, labels, strict=True):
+                p = _sigmoid(sum(a * b for a, b in zip(w, x, strict=True)))
+                c = POS_WEIGHT if y else 1.0
+                g, h = c * (p - y), c * p * (1 - p)
+                for i in range(d):
+                    grad[i] += g * x[i]
+                    hi = h * x[i]
+                    for j in range(i, d):
+                        hess[i][j] += hi * x[j]
+            for i in range(d):
+                for j in range(i):
+                    hess[i][j] = hess[j][i]
+                hess[i][i] += 1e-6
+            step = _solve(hess, grad)
+            w = [a - b for a, b in zip(w, step, strict=True)]
+            w = [w[0], *(max(0.0, v) for v in w[1:])]
+            if max(abs(v) for v in step) < 1e-6:
+                break
+        self.bias, self.weights = w[0], w[1:]
         return self
-
-    def _p(self, x: Mapping[str, float]) -> float:
-        z = self.bias + sum(self.weights.get(k, 0.0) * v for k, v in x.items())
-        return _sigmoid(z)
 
     def probability(self, x: Mapping[str, float]) -> float:
         """P(code | unit)."""
-        return self._p(x)
+        return _sigmoid(self.bias + sum(w * x.get(k, 0.0)
+                                        for k, w in zip(self.names, self.weights, strict=True)))
 
-    def top_terms(self, x: Mapping[str, float], n: int = 3) -> list[str]:
-        """The unit's words that pushed the probability up most."""
-        scored = sorted(((self.weights.get(k, 0.0) * v, k) for k, v in x.items()
-                         if k.startswith("w:")), reverse=True)
-        return [k[2:] for s, k in scored[:n] if s > 0]
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """Solve a small linear system by Gaussian elimination with partial pivoting."""
+    n = len(b)
+    m = [[*row, v] for row, v in zip(a, b, strict=True)]
+    for c in range(n):
+        piv = max(range(c, n), key=lambda r: abs(m[r][c]))
+        m[c], m[piv] = m[piv], m[c]
+        if abs(m[c][c]) < 1e-12:
+            continue
+        for r in range(c + 1, n):
+            f = m[r][c] / m[c][c]
+            for k in range(c, n + 1):
+                m[r][k] -= f * m[c][k]
+    x = [0.0] * n
+    for r in range(n - 1, -1, -1):
+        if abs(m[r][r]) < 1e-12:
+            continue
+        x[r] = (m[r][n] - sum(m[r][k] * x[k] for k in range(r + 1, n))) / m[r][r]
+    return x

@@ -7,7 +7,7 @@ API into ``<name>.qcode-backups/``, named
 - ``manual`` (``qcode backup``): never deleted by qcode;
 - ``daily``: made when a project is opened and the newest backup is older than
   a day and the project changed since (its newest event id differs);
-- ``before-<operation>`` (merge, delete, anonymize, import-bundle ...): made by
+- ``before-<operation>`` (merge, delete, bundle-import, qdpx-import ...): made by
   ``backup_before`` before a destructive operation; the operation does not run
   if the backup cannot be written;
 - ``before-<migration>``: made before a schema migration; never deleted;
@@ -192,8 +192,8 @@ def _reason_slug(reason: str) -> str:
 def backup_before(store: Store, reason: str) -> Path:
     """Back up the project before a destructive operation (call it before the transaction).
 
-    ``reason`` names the operation (``merge``, ``delete``, ``anonymize``,
-    ``import-bundle``); the file is named ``...-before-<reason>.qcode``. Raises
+    ``reason`` names the operation (``merge``, ``delete``, ``bundle-import``,
+    ``qdpx-import``); the file is named ``...-before-<reason>.qcode``. Raises
     ProjectError if the backup cannot be written (disk full, read-only folder):
     the operation must then not run. Old automatic backups are rotated afterwards.
     """

@@ -350,6 +350,9 @@ def merge_codes(store: Store, source_ref: str, target_ref: str,
                          "merge the child into the parent instead")
     book_id = store.code_codebook(target.id)
     moved = dupes = kids = 0
+    from qcode.services.backup import backup_before
+
+    backup_before(store, "merge")
     with store.transaction(), store.capture() as changes:
         for coding in store.codings(code_ids=[source.id], current_only=False):
             twin = store.find_coding(coding.document_id, coding.start, coding.end, target.id,
@@ -410,6 +413,10 @@ def delete_code(store: Store, code_ref: str, *, force: bool = False,
         raise InputError(f"code {code.id!r} has {len(subtree) - 1} sub-codes",
                          "move or delete them first, or pass --force")
     book_id = store.code_codebook(code.id)
+    if codings or len(subtree) > 1:
+        from qcode.services.backup import backup_before
+
+        backup_before(store, "delete")
     with store.transaction(), store.capture() as changes:
         _delete_code_rows(store, list(reversed(subtree)))
         summary = f"delete {code.id}" + (f" and {len(subtree) - 1} sub-codes"

@@ -149,19 +149,22 @@ def _units(store: Store, doc: Any, unit: str, include_interviewer: bool) -> list
 
 
 def _examples(store: Store, targets: Sequence[Any], exclude_documents: set[int],
-              coder: str | None) -> dict[str, list[list[str]]]:
-    """Content lemmas of coded excerpts per target (from annotated documents)."""
+              coder: str | None) -> dict[str, list[tuple[int, list[str]]]]:
+    """(document id, content lemmas) of coded excerpts per target (annotated documents)."""
     import bisect
 
     from qcode.nlp.suggest import content_lemmas
 
-    owner = {c: t.code_id for t in targets for c in t.family}
-    out: dict[str, list[list[str]]] = defaultdict(list)
+    owner: dict[str, list[str]] = defaultdict(list)
+    for t in targets:
+        for c in t.family:
+            owner[c].append(t.code_id)
+    out: dict[str, list[tuple[int, list[str]]]] = defaultdict(list)
     cache: dict[int, dict[int, Any]] = {}
     turns_cache: dict[int, list[Any]] = {}
     for k in store.codings(coder_id=coder):
-        target = owner.get(k.code_id)
-        if target is None or k.document_id in exclude_documents:
+        owners = owner.get(k.code_id)
+        if not owners or k.document_id in exclude_documents:
             continue
         if k.document_id not in cache:
             cache[k.document_id] = store.turn_tokens(k.document_id)
@@ -175,7 +178,8 @@ def _examples(store: Store, targets: Sequence[Any], exclude_documents: set[int],
             hi = bisect.bisect_left(arrays["start"], k.end)
             lemmas += content_lemmas(arrays, lo, hi)
         if lemmas:
-            out[target].append(lemmas)
+            for target in owners:
+                out[target].append((k.document_id, lemmas))
     return out
 
 
@@ -224,7 +228,7 @@ def _statistics_units(store: Store, docs: Sequence[Any], include_interviewer: bo
 
 
 def make_suggester(store: Store, targets: Sequence[Any], statistics: Sequence[Any],
-                   examples: dict[str, list[list[str]]], *,
+                   examples: dict[str, list[tuple[int, list[str]]]], *,
                    variants: dict[str, list[str]] | None = None,
                    training: tuple[list[Any], dict[str, set[int]]] | None = None) -> Any:
     """A scorer for these targets, with the project's statistics and what it learned."""
@@ -237,7 +241,8 @@ def make_suggester(store: Store, targets: Sequence[Any], statistics: Sequence[An
 
 
 def propose(store: Store, targets: Sequence[Any], units: Sequence[Any],
-            examples: dict[str, list[list[str]]], *, variants: dict[str, list[str]] | None = None,
+            examples: dict[str, list[tuple[int, list[str]]]], *,
+            variants: dict[str, list[str]] | None = None,
             min_score: float = DEFAULT_MIN_SCORE, per_unit: int = MAX_PER_UNIT,
             training: tuple[list[Any], dict[str, set[int]]] | None = None,
             suggester: Any = None,
@@ -417,8 +422,8 @@ def evaluate_suggestions(store: Store, *, gold_coder: str, unit: str = "sentence
         tree = (children, [r for r in roots if r in owner])
     variants = store.get_setting("lemma_variants", {})
     statistics = _statistics_units(store, docs, False)
-    cold = None if warm or reference_coder else make_suggester(store, scored, statistics, {},
-                                                               variants=variants)
+    model: Any = None if reference_coder else make_suggester(store, scored, statistics, {},
+                                                             variants=variants)
     counts = {t.code_id: {th: [0, 0, 0] for th in thresholds} for t in targets}  # tp fp fn
     base = {t.code_id: 0 for t in targets}
     n_units = 0
@@ -434,12 +439,10 @@ def evaluate_suggestions(store: Store, *, gold_coder: str, unit: str = "sentence
                 for th in thresholds:
                     predicted[t.code_id][th] = set(other[t.code_id])
         else:
-            suggester = cold
-            if suggester is None:
-                examples = _examples(store, scored, {doc.id}, gold_coder)
-                training = _training(store, scored, unit, {doc.id}, gold_coder)
-                suggester = make_suggester(store, scored, statistics, examples,
-                                           variants=variants, training=training)
+            suggester = model
+            if warm:
+                suggester.set_examples(_examples(store, scored, {doc.id}, gold_coder))
+                suggester.train(*_training(store, scored, unit, {doc.id}, gold_coder))
             for i, u in enumerate(units):
                 scored_u = suggester.score(u)
                 for th in thresholds:

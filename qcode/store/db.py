@@ -406,7 +406,7 @@ def copy_database(source: Path, dest: Path, shown: Path | None = None) -> None:
         dest.touch(mode=0o600, exist_ok=False)
         target = sqlite3.connect(str(dest))
         try:
-            src.backup(target)
+            src.backup(target, progress=_bounded_wait(BUSY_TIMEOUT_MS / 1000))
             target.execute("PRAGMA journal_mode = DELETE")
         finally:
             target.close()
@@ -549,7 +549,7 @@ def copy_into(source: Path, conn: sqlite3.Connection, path: Path) -> None:
     """
     src = sqlite3.connect(_ro_uri(source), uri=True)
     try:
-        src.backup(conn)
+        src.backup(conn, progress=_bounded_wait(BUSY_TIMEOUT_MS / 1000))
         row = conn.execute("PRAGMA quick_check").fetchone()
         if row is None or row[0] != "ok":
             raise ProjectCorrupt(f"{path}: check after the restore failed: "
