@@ -45,6 +45,12 @@ def project_option(func: F) -> F:
     )(func)
 
 
+def coder_option(func: F) -> F:
+    """The ``--coder`` option (default: $QCODE_CODER, then the user config)."""
+    return click.option("--coder", "coder", default=None,
+                        help="Coder id (default: $QCODE_CODER, then 'qcode config coder').")(func)
+
+
 def json_option(func: F) -> F:
     """The ``--json`` option of listing commands."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
@@ -590,12 +596,6 @@ def patterns(patterns: tuple[str, ...], project: Path | None, reset: bool) -> No
 
 
 # -- codebooks ---------------------------------------------------------------------------
-
-
-def coder_option(func: F) -> F:
-    """The ``--coder`` option (default: $QCODE_CODER, then the user config)."""
-    return click.option("--coder", "coder", default=None,
-                        help="Coder id (default: $QCODE_CODER, then 'qcode config coder').")(func)
 
 
 @cli.group(cls=QcodeGroup)
