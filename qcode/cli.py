@@ -64,6 +64,9 @@ def opened(project: Path | None) -> Iterator[Store]:
     from qcode import services
 
     store = services.open_project(services.find_project(project))
+    warning = services.retention_warning(store)
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
     try:
         yield store
     finally:
@@ -258,6 +261,52 @@ def restore(backup: str, project: Path | None, yes: bool, other_project: bool,
     if r.replaced_damaged:
         click.echo("The damaged file was kept beside it as ...before-restore-damaged.qcode",
                    err=True)
+
+
+@cli.command()
+@click.argument("when", required=False)
+@click.option("--clear", is_flag=True, help="Remove the deletion date.")
+@project_option
+@coder_option
+def retention(when: str | None, clear: bool, project: Path | None, coder: str | None) -> None:
+    """Show or set the date by which the project must be deleted (YYYY-MM-DD)."""
+    from datetime import date
+
+    from qcode import services
+    from qcode.errors import InputError
+
+    with opened(project) as store:
+        if clear:
+            services.set_retention(store, None, actor=coder)
+        elif when:
+            try:
+                day = date.fromisoformat(when)
+            except ValueError as exc:
+                raise InputError(f"{when!r} is not a date", "write it as YYYY-MM-DD") from exc
+            services.set_retention(store, day, actor=coder)
+        current = services.retention_date(store)
+    click.echo(f"delete by {current.isoformat()}" if current else "no deletion date set")
+
+
+@cli.command()
+@click.option("--key", "keys", multiple=True, type=click.Path(path_type=Path),
+              help="Also delete this pseudonymisation key file (repeatable).")
+@click.option("--yes", is_flag=True, help="Do not ask (for scripts).")
+@project_option
+def purge(keys: tuple[Path, ...], yes: bool, project: Path | None) -> None:
+    """Delete the project, its backups and the named key files, for good."""
+    from qcode import services
+
+    path = services.find_project(project)
+    if not yes:
+        answer = click.prompt(f"This deletes {path}, its backups and {len(keys)} key files "
+                              f"for good. Type the file name ({path.name}) to go on",
+                              default="", show_default=False)
+        if answer.strip() != path.name:
+            click.echo("Nothing was deleted.")
+            sys.exit(1)
+    for p in services.purge(path, keys=list(keys)):
+        click.echo(f"deleted {p}")
 
 
 # -- import ------------------------------------------------------------------------------

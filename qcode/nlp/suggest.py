@@ -51,7 +51,7 @@ W_EXAMPLES = 6.0  # per unit of similarity to excerpts already coded
 COS_FLOOR = 0.03  # similarity to coded excerpts below this is no evidence
 TOP_K = 3
 MIN_POSITIVES = 8  # coded units a code needs before its classifier is trained
-POS_WEIGHT = 1.0
+POS_WEIGHT = 1.5  # positives count this much more when calibrating (F1 over likelihood)
 WARM_SPLIT = False
 W_WORDS = True
 FUZZY_MIN_LEN = 6
@@ -674,7 +674,7 @@ class Classifier:
     cold model's when the project has few codings.
     """
 
-    def __init__(self, l2: float = 1.0, iterations: int = 25) -> None:
+    def __init__(self, l2: float = 2.0, iterations: int = 25) -> None:
         self.l2, self.iterations = l2, iterations
         self.names: list[str] = []
         self.weights: list[float] = []

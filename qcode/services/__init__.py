@@ -12,5 +12,6 @@ from qcode.services.coding import *  # noqa: F403
 from qcode.services.nlp import *  # noqa: F403
 from qcode.services.projects import *  # noqa: F403
 from qcode.services.query import *  # noqa: F403
+from qcode.services.retention import *  # noqa: F403
 from qcode.services.suggest import *  # noqa: F403
 from qcode.services.teamwork import *  # noqa: F403

@@ -133,6 +133,14 @@ def open_database(path: Path, *, create: bool = False) -> sqlite_utils.Database:
     elif not path.parent.exists():
         raise ProjectError(f"{path}: folder {path.parent} does not exist", "create it first")
 
+    if create:  # owner-only from the first byte: transcripts are personal data
+        import os
+
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:
+            raise ProjectError(f"{path}: cannot be created: {exc.strerror}",
+                               "check the folder's permissions") from exc
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         _configure(conn)
