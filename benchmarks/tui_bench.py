@@ -63,6 +63,9 @@ def first_screen(project: str, coder: str) -> dict[str, float]:
             await _settle(app, pilot)
             out["settled"] = time.perf_counter() - t0
             out["settled_cpu"] = time.process_time() - c0
+            from benchmarks.run import _peak_mib
+
+            out["peak_mib"] = _peak_mib()
 
     asyncio.run(journey())
     return out
@@ -101,6 +104,7 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
         first.cpu.append(times["first_cpu"])
         settled.seconds.append(times["settled"])
         settled.cpu.append(times["settled_cpu"])
+        settled.peak_mib = max(settled.peak_mib, times.get("peak_mib", 0.0))
 
     from qcode.tui import TuiSettings, make_app
 
@@ -118,6 +122,7 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     app = make_app(Path(project), TuiSettings(coder=coder))
     open_op = Op(f"open the {words:,}-word transcript ({turns} turns)")
     apply_op = Op("apply a code (key 1 on a turn)")
+    idle_op = Op("Pilot overhead: an unbound key (F12) until idle")
 
     async def journey() -> None:
         async with app.run_test(size=SIZE) as pilot:
@@ -140,6 +145,11 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
                     await pilot.press("1")
                     await _settle(app, pilot)
             del apply_op.seconds[0], apply_op.cpu[0]
+            for _ in range(repeat + 1):
+                with measured(idle_op):
+                    await pilot.press("f12")
+                    await _settle(app, pilot)
+            del idle_op.seconds[0], idle_op.cpu[0]
 
     asyncio.run(journey())
     store = services.open_project(Path(project))
@@ -151,7 +161,7 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     if applied != repeat + 1:
         raise RuntimeError(f"expected {repeat + 1} new codings, found {applied}")
     ops = [first.as_dict(), settled.as_dict(), wall.as_dict(), open_op.as_dict(),
-           apply_op.as_dict()]
+           apply_op.as_dict(), idle_op.as_dict()]
     for o in ops[3:]:
         o["p95_s"] = pct(o["seconds"], 95)
     return {"project": manifest["project"], "document": long_name, "words": words, "ops": ops}

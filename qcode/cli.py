@@ -1788,6 +1788,25 @@ def anonymize_apply(document: str, key_file: Path, levels: tuple[str, ...],
     click.echo(f"{r.document}: version {r.version} with {r.replaced} replacements "
                f"({', '.join(r.placeholders)}); {r.codings_moved} codings kept in place")
     click.echo(f"Key written to {r.key_file} (owner-only); keep it apart from the data.")
+    if r.backups:
+        click.echo(f"Warning: {len(r.backups)} older backups still hold the original text; "
+                   "delete them when you no longer need them (qcode backups).", err=True)
+
+
+@anonymize.command("evaluate")
+@click.argument("gold", type=click.Path(path_type=Path))
+@click.option("--allow-list", is_flag=True, help="Leave out names the check never flags "
+              "(Norge, Nav ...), as on documents.")
+@json_option
+def anonymize_evaluate(gold: Path, allow_list: bool, as_json: bool) -> None:
+    """Token-level precision and recall of name detection on a NorNE CoNLL-U file."""
+    from qcode import services
+
+    result = services.evaluate_names(gold, allow_list=allow_list)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(json.dumps(_no_nan(result), ensure_ascii=False, indent=2))
 
 
 # -- suggestions -------------------------------------------------------------------------
@@ -1903,10 +1922,15 @@ def suggest_reject(ids: tuple[int, ...], project: Path | None, coder: str | None
               "(leave one document out).")
 @click.option("--thresholds", default="0.35,0.5,0.65", show_default=True,
               help="Score thresholds to report.")
+@click.option("--against", "reference", help="Score another coder's codings instead of "
+              "suggestions (the human reference).")
+@click.option("--rollup", is_flag=True, help="Suggest without --codes (most specific codes) "
+              "and count each suggestion for its top-level code.")
 @project_option
 @json_option
 def suggest_evaluate(gold: str, unit: str, codes: str, warm: bool, thresholds: str,
-                     project: Path | None, as_json: bool) -> None:
+                     reference: str | None, rollup: bool, project: Path | None,
+                     as_json: bool) -> None:
     """Precision, recall and F1 of suggestions against a coder's codings."""
     from qcode import services
 
@@ -1914,7 +1938,8 @@ def suggest_evaluate(gold: str, unit: str, codes: str, warm: bool, thresholds: s
     with opened(project) as store:
         result = services.evaluate_suggestions(store, gold_coder=gold, unit=unit,
                                                codes=_split(codes), warm=warm,
-                                               thresholds=levels)
+                                               thresholds=levels, reference_coder=reference,
+                                               rollup=rollup)
     if as_json:
         echo_json(result)
         return

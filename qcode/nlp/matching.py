@@ -110,6 +110,11 @@ class IndicatorMatcher:
                 for r in set(readings):
                     for v in extra.get(r, ()):
                         self.exact.setdefault(v, []).append((code_id, indicator, "variant"))
+        # phrases by the readings of their first word
+        self.phrase_starts: dict[str, list[int]] = {}
+        for n, (_c, _i, phrase) in enumerate(self.phrases):
+            for r in phrase[0]:
+                self.phrase_starts.setdefault(r, []).append(n)
 
     def _readings(self, word: str) -> set[str]:
         return {word} | {r.lower() for r in self._lookup.readings(word)}
@@ -190,10 +195,12 @@ class IndicatorMatcher:
                         exact_codes.add(code_id)
                         out.append(IndicatorMatch(starts[i], ends[i], code_id, indicator,
                                                   "compound", text[starts[i]:ends[i]]))
-        for code_id, indicator, phrase in self.phrases:
-            k = len(phrase)
-            for i in range(len(cands) - k + 1):
-                if all(cands[i + j] & phrase[j] for j in range(k)):
+        for i, cand in enumerate(cands):
+            candidates = {p for c in cand for p in self.phrase_starts.get(c, ())}
+            for n in sorted(candidates):
+                code_id, indicator, phrase = self.phrases[n]
+                k = len(phrase)
+                if i + k <= len(cands) and all(cands[i + j] & phrase[j] for j in range(1, k)):
                     out.append(IndicatorMatch(starts[i], ends[i + k - 1], code_id, indicator,
                                               "phrase", text[starts[i]:ends[i + k - 1]]))
         return _dedupe(out)

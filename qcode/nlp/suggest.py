@@ -1,26 +1,33 @@
 """Code suggestions for units of text (sentences or turns), each with its reasons.
 
 A suggestion's score is a logistic function of evidence that adds up in
-log-odds; each piece of evidence is one human-readable reason:
+log-odds (``BIAS`` + the parts); each part is one human-readable reason:
 
-- indicators: the code's indicator words and phrases found by lemma, inside
+- indicators: the code's indicator words and phrases found by lemma (every
+  reading of the token, so a tagging error does not hide one), inside
   compounds, as a user variant, or (fuzzy, rapidfuzz) as a misspelling or
-  dialect form of an unknown word. Each indicator is weighted by how specific
-  it is in this project: one that turns up in a large share of the turns
-  (``samarbeid`` in a study of collaboration, the pronoun ``dere``) counts
-  for less than a rare one (``spydspiss``). Function words count little on
-  their own. Several indicators add up with diminishing returns.
-- the codebook: TF-IDF cosine between the unit's content lemmas and the text
-  of each code in the target's family (name, definition, when to use,
-  example, indicators); the best-matching code counts (the cold start).
-  Words that only the codes' "when not to use" text has, count against.
-- the turn: a sentence also gets part of the evidence of its turn.
-- the project (warm start): TF-IDF cosine to excerpts already coded with
-  the code (the mean of the best three), and, once enough units are coded, a
-  small logistic regression over the same evidence and the unit's words.
+  dialect form of a word the lexicon does not know. Each indicator is weighted
+  by how specific it is in this project: one that turns up in a large share of
+  the turns (``samarbeid`` in a study of collaboration) counts for less than a
+  rare one (``spydspiss``), and function words (``dere``, ``sammen``) count
+  little on their own. Indicators found at the same place or again later are
+  one concept; several concepts add up with diminishing returns (``DECAY``).
+- the codebook: BM25 of the unit against the text of each code in the target's
+  family (name, definition, when to use, example, indicators), with idf from
+  the project's turns; the best-matching code counts. This is the cold start:
+  it needs nothing but the codebook.
+- the turn: a sentence also gets a share (``W_CONTEXT``) of the evidence in
+  the rest of its turn. A sentence without content words gets nothing.
+- the project (warm start): the similarity (TF-IDF cosine, mean of the best
+  three) to excerpts already coded with the code, and, once a code has
+  ``MIN_POSITIVES`` coded units, a per-code logistic calibration of the cold
+  evidence, that similarity and the Naive-Bayes log-odds of the unit's words
+  in the project's codings, fitted by Newton's method and shifted so that the
+  best cut for F1 lies at ``CUT`` (0.35, the default ``--min-score``).
 
 A target code pools the evidence of its family (the code and its descendants).
-No spaCy here: units come with stored token arrays.
+No spaCy here: units come with stored token arrays. The weights were set on the
+sample corpus against two coders (docs/nlp.md shows how well they do).
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ from qcode.nlp.matching import IndicatorMatch, IndicatorMatcher
 BIAS = -2.4  # log-odds of a unit with no evidence at all
 W_KIND = {"lemma": 1.0, "phrase": 1.2, "variant": 0.95, "compound": 0.8, "fuzzy": 0.6}
 W_FUNCTION_WORD = 0.5  # factor for an indicator made of function words (dere, sammen)
-SPEC_SHARE = 0.02  # an indicator found in this share of the turns keeps half its weight
+SPEC_SHARE = 0.05  # an indicator found in this share of the turns keeps half its weight
+SPEC_MIN_TURNS = 50  # shares are counted over at least this many turns (small projects)
 DECAY = 0.6  # the 2nd, 3rd ... distinct indicator of a target adds this factor less each
 W_CODEBOOK = 0.4  # per unit of BM25 match with the best-matching code's text
 BM25_FLOOR = 0.6  # a BM25 match below this is no evidence
@@ -51,9 +59,10 @@ W_EXAMPLES = 6.0  # per unit of similarity to excerpts already coded
 COS_FLOOR = 0.03  # similarity to coded excerpts below this is no evidence
 TOP_K = 3
 MIN_POSITIVES = 8  # coded units a code needs before its classifier is trained
-POS_WEIGHT = 1.5  # positives count this much more when calibrating (F1 over likelihood)
-WARM_SPLIT = False
-W_WORDS = True
+POS_WEIGHT = 1.0  # positives count this much more when calibrating
+CUT = 0.35  # the default --min-score: a calibrated code's best cut is moved here
+MAX_SHIFT = 2.0
+W_WORDS = True  # the warm start also learns which words go with a code
 FUZZY_MIN_LEN = 6
 FUZZY_RATIO = 88
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -227,12 +236,6 @@ class _Bm25Profile:
         return sum(p for p, _t in parts) / self.norm, [t for _p, t in parts]
 
 
-def _cos(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(t, 0.0) for t, v in a.items())
-
-
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
@@ -346,18 +349,33 @@ class Suggester:
         self.word_odds: dict[str, _WordOdds] = {}
         self._turn_cache: dict[tuple[int, int], dict[str, Evidence]] = {}
         self._cold_cache: dict[tuple[int, int, int], dict[str, Evidence]] = {}
-        self.examples: dict[str, list[tuple[int, dict[str, float]]]] = {}
+        self.examples: dict[str, list[int]] = {}  # target -> indexes into _example_docs
+        self._example_docs: list[int] = []
+        self._example_index: dict[str, list[tuple[int, float]]] = {}
         self.set_examples(examples)
 
     def set_examples(self, examples: Mapping[str, Sequence[tuple[int, Sequence[str]]]]
                      ) -> None:
         """The project's coded excerpts per target, as (document id, content lemmas);
-        forgets trained classifiers."""
-        self.examples = {}
+        forgets trained classifiers. Each distinct excerpt is indexed once."""
+        self.examples, self._example_docs, self._example_index = {}, [], {}
+        seen: dict[tuple[int, tuple[str, ...]], int] = {}
         for code_id, items in examples.items():
-            vectors = [(doc_id, self.tfidf.vector(ex)) for doc_id, ex in items if ex]
-            if vectors and code_id in self.by_code:
-                self.examples[code_id] = vectors
+            if code_id not in self.by_code:
+                continue
+            ids = []
+            for doc_id, lemmas in items:
+                if not lemmas:
+                    continue
+                key = (doc_id, tuple(lemmas))
+                if key not in seen:
+                    seen[key] = len(self._example_docs)
+                    self._example_docs.append(doc_id)
+                    for term, weight in self.tfidf.vector(lemmas).items():
+                        self._example_index.setdefault(term, []).append((seen[key], weight))
+                ids.append(seen[key])
+            if ids:
+                self.examples[code_id] = ids
         self.classifiers = {}
         self.word_odds = {}
 
@@ -365,7 +383,7 @@ class Suggester:
 
     def specificity(self, indicator: str) -> float:
         """1 for an indicator rare in this project, 1/2 at ``SPEC_SHARE`` of the turns."""
-        share = self.indicator_df.get(indicator, 0) / self.n_turns
+        share = self.indicator_df.get(indicator, 0) / max(self.n_turns, SPEC_MIN_TURNS)
         spec = 1.0 / (1.0 + share / SPEC_SHARE)
         if self._function.get(indicator, False):
             spec *= W_FUNCTION_WORD
@@ -394,12 +412,16 @@ class Suggester:
         lemmas = content_lemmas(_sub(unit))
         if not lemmas:
             return out
-        vec = self.tfidf.vector(lemmas)
-        for code_id, items in self.examples.items():
-            vectors = [v for d, v in items if not (other_documents and d == unit.doc_id)]
+        sims: dict[int, float] = defaultdict(float)
+        for term, weight in self.tfidf.vector(lemmas).items():
+            for i, w in self._example_index.get(term, ()):
+                sims[i] += weight * w
+        for code_id, ids in self.examples.items():
+            vectors = [i for i in ids
+                       if not (other_documents and self._example_docs[i] == unit.doc_id)]
             if not vectors:
                 continue
-            best3 = sorted((_cos(vec, v) for v in vectors), reverse=True)[:TOP_K]
+            best3 = sorted((sims.get(i, 0.0) for i in vectors), reverse=True)[:TOP_K]
             sim = sum(best3) / len(best3)
             e = out.setdefault(code_id, Evidence())
             e.examples = sim
@@ -558,16 +580,8 @@ class Suggester:
         out = {}
         for t in self.targets:
             e = ev.get(t.code_id) or Evidence()
-            if WARM_SPLIT:
-                parts = {"indicator": 0.0, "codebook": 0.0, "context": 0.0}
-                for w, m, _y in e.parts:
-                    if m != "similarity":
-                        key = "indicator" if m == "fuzzy" else m
-                        parts[key] = parts.get(key, 0.0) + w
-                out[t.code_id] = {**parts, "similar": e.examples}
-            else:
-                cold = sum(w for w, m, _y in e.parts if m != "similarity")
-                out[t.code_id] = {"cold": cold, "similar": e.examples}
+            cold = sum(w for w, m, _y in e.parts if m != "similarity")
+            out[t.code_id] = {"cold": cold, "similar": e.examples}
             odds = self.word_odds.get(t.code_id)
             if odds is not None:
                 out[t.code_id]["words"] = odds.score(
@@ -622,8 +636,8 @@ class Suggester:
                 if typical:
                     reasons.append("words typical of units coded with it in this project: "
                                    + ", ".join(typical))
-            reasons.append(f"weighed against the {model.positives} of {model.n} units "
-                           f"already coded in this project: p = {prob:.2f}")
+            reasons.append(f"calibrated on {model.n} units of this project, "
+                           f"{model.positives} coded with it")
             methods = [*(e.methods() if e is not None and e.parts else []), "calibrated"]
             out.append(Proposal(unit.doc_id, unit.start, unit.end, t.code_id, round(prob, 4),
                                 reasons, methods))
@@ -681,6 +695,8 @@ class Classifier:
         self.bias = 0.0
         self.positives = 0
         self.n = 0
+        self.shift = 0.0
+        self.best_f1 = 0.0
 
     def fit(self, features: Sequence[Mapping[str, float]], labels: Sequence[int]) -> Classifier:
         """Fit on labelled feature dicts (same keys in every one)."""
@@ -713,12 +729,28 @@ class Classifier:
             if max(abs(v) for v in step) < 1e-6:
                 break
         self.bias, self.weights = w[0], w[1:]
+        # a calibrated classifier's F1 is best at the threshold F1*/2 (Lipton et al. 2014);
+        # estimate F1* on the training units and move that threshold to CUT
+        probs = sorted(((self._z(dict(zip(self.names, x[1:], strict=True))), y)
+                        for x, y in zip(rows, labels, strict=True)), reverse=True)
+        best, tp = 0.0, 0
+        for k, (z, y) in enumerate(probs):
+            tp += y
+            if k + 1 == len(probs) or probs[k + 1][0] < z:
+                best = max(best, 2 * tp / (k + 1 + self.positives))
+        t = min(max(best / 2, 0.05), 0.95)
+        self.shift = max(-MAX_SHIFT, min(MAX_SHIFT, math.log(CUT / (1 - CUT))
+                                         - math.log(t / (1 - t))))
+        self.best_f1 = best
         return self
 
+    def _z(self, x: Mapping[str, float]) -> float:
+        return self.bias + sum(w * x.get(k, 0.0)
+                               for k, w in zip(self.names, self.weights, strict=True))
+
     def probability(self, x: Mapping[str, float]) -> float:
-        """P(code | unit)."""
-        return _sigmoid(self.bias + sum(w * x.get(k, 0.0)
-                                        for k, w in zip(self.names, self.weights, strict=True)))
+        """The calibrated score: ``CUT`` where the training units' F1 is best."""
+        return _sigmoid(self._z(x) + self.shift)
 
 
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:

@@ -124,6 +124,30 @@ def _model_hints(text: str, tokens: Sequence[tuple[int, int, str]],
     return out
 
 
+def _sort_entities(text: str, entities: Sequence[tuple[int, int, str]],
+                   sentence_starts: Sequence[int]) -> tuple[list[tuple[int, int, str]],
+                                                            list[Finding]]:
+    """Entities to trust, and low-confidence hints for those that are only ordinary words
+    at the start of a sentence (the model's «Hen» or «Intervju» as a person)."""
+    from qcode.nlp.leaks import WORD, Finding
+
+    known = _vocabulary().known
+    starts = set(sentence_starts)
+    trusted, doubtful = [], []
+    for s, e, label in entities:
+        words = WORD.findall(text[s:e])
+        before = text[:s].rstrip(" \t«»“”„\"'‹›(–—-")
+        at_start = not before or before[-1] in "\n.!?:…" or any(
+            k in starts for k in range(len(before), s + 1))
+        if words and at_start and all(known(w.lower()) for w in words):
+            doubtful.append(Finding(s, e, text[s:e], "capitalised", "low",
+                                    f"{str(label).upper()} entity, but an ordinary word at "
+                                    "the start of a sentence"))
+        else:
+            trusted.append((s, e, label))
+    return trusted, doubtful
+
+
 def _extend_heads(text: str, findings: Sequence[Finding]) -> list[Finding]:
     from qcode.nlp.leaks import NAME_KINDS, Finding
 
@@ -184,10 +208,11 @@ def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
 
     starts = list(sentence_starts)
     speakers = list(speakers)
-    base = find_leaks(text, entities=entities, sentence_starts=starts, names=names,
+    trusted, doubtful = _sort_entities(text, entities, starts)
+    base = find_leaks(text, entities=trusted, sentence_starts=starts, names=names,
                       speakers=speakers)
     protected = protected_spans(text, speakers)
-    extra = [f for f in _model_hints(text, tokens, starts)
+    extra = [f for f in [*_model_hints(text, tokens, starts), *doubtful]
              if not any(a <= f.start and f.end <= b for a, b in protected)]
     if not allow_list:
         allowed = _allowed_spans(text)

@@ -282,6 +282,8 @@ def import_paths(
                                                 detail=exc.one_line()))
             continue
         report.rows.extend(rows)
+    if not dry_run:
+        _check_new_documents(store, report, actor)
     if table is not None and attributes is not None and table.scope == "document" \
             and not dry_run:
         unmatched = _apply_attribute_table(store, table, actor, attributes.name)
@@ -290,6 +292,20 @@ def import_paths(
                                   + (f" and {len(unmatched) - 5} more" if len(unmatched) > 5
                                      else "") + " (not applied)")
     return report
+
+
+def _check_new_documents(store: Store, report: ImportReport, actor: str) -> None:
+    """The leak check's rules on what was just imported: warn, and record counts only."""
+    from qcode.services.anonymize import record_import_findings
+
+    rows = {r.name: r for r in report.rows if r.status in ("new", "new_version")}
+    if not rows:
+        return
+    ids = [store.document(name).id for name in rows]
+    for name, n in record_import_findings(store, ids, actor).items():
+        rows[name].warnings.append(
+            f"{n} possible anonymisation leaks (names, numbers, addresses): see "
+            f"'qcode anonymize check --document {name}'")
 
 
 def _store_source(

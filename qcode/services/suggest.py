@@ -33,6 +33,7 @@ class Suggestion:
     text: str = ""
     path: str = ""
     top: str = ""
+    coding_id: int | None = None  # the coding an accepted suggestion became
 
 
 def _targets(store: Store, codes: Sequence[str] | None, *, hierarchy: bool = False
@@ -328,12 +329,13 @@ def list_suggestions(store: Store, *, document: str | None = None, status: str |
         out.append(Suggestion(id=r[0], document=r[2], start=r[3], end=r[4], code=r[5],
                               score=r[6], reason=r[7], method=r[8], pipeline=r[9],
                               status=r[10], text=texts[r[1]][r[3]:r[4]], path=path,
-                              top=path.split("/")[0]))
+                              top=path.split("/")[0], coding_id=r[14]))
     return out
 
 
 def accept_suggestions(store: Store, ids: Sequence[int], coder: str | None) -> list[int]:
-    """Accept suggestions: each becomes a coding of the active coder (one undoable step)."""
+    """Accept suggestions: each becomes a coding of the active coder (one undoable step;
+    undoing it makes the suggestions pending again)."""
     from qcode.services.coding import SpanRequest, apply_codings, resolve_coder
 
     who = resolve_coder(store, coder)

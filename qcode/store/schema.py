@@ -315,6 +315,20 @@ def m0003_turn_fts(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0004_suggestion_release")
+def m0004_suggestion_release(db: sqlite_utils.Database) -> None:
+    """An accepted suggestion is open again when its coding is removed (undo, remove)."""
+    db.execute(
+        """
+        CREATE TRIGGER suggestions_release_coding BEFORE DELETE ON codings
+        BEGIN
+            UPDATE suggestions SET status = 'pending', coding_id = NULL, decided_by = NULL,
+                decided_at = NULL WHERE coding_id = OLD.id;
+        END
+        """
+    )
+
+
 def migrate(db: sqlite_utils.Database, path: Path) -> list[str]:
     """Apply pending migrations, backing up an existing project first.
 

@@ -1,7 +1,7 @@
 """Package a trained pipeline as qcode's ``nb_qcode_sm`` (into the qcode package data).
 
-Takes ``model-best`` from ``train.py`` (config.cfg) and, when present, replaces its
-entity recogniser with the one trained on its own (``ner.cfg``, ``--ner``); appends the
+Takes ``model-best`` of ``train.py --stage 2`` (``build/nlp/training-anneal``; optionally
+``--ner`` replaces its entity recogniser with another pipeline's), appends the
 lookup lemmatizer ``qcode_lemmatizer`` right after the morphologizer (so it can use the
 predicted UPOS), strips training-only settings (corpus paths), prunes
 the string store to what the pipeline needs, writes meta (name ``nb_qcode_sm``, version,
@@ -10,13 +10,12 @@ description, sources with licences, labels, accuracy) and saves it to
 
 With ``--norne`` (default ../shared/data/norne, if present) the UD dev and test files are
 scored with ``qcode.nlp.evaluate.evaluate`` and the figures go into ``meta.json``
-(``performance`` = dev, ``qcode_evaluation`` = dev and test).
+(``performance`` = dev; ``qcode.evaluation`` = dev and test).
 
 Usage::
 
-    uv run python scripts/nlp/package_model.py [--model build/nlp/training/model-best]
-        [--ner build/nlp/training-ner/model-best] [--out qcode/nlp/models/nb_qcode_sm]
-        [--version 0.1.0] [--no-evaluate]
+    uv run python scripts/nlp/package_model.py [--model build/nlp/training-anneal/model-best]
+        [--out qcode/nlp/models/nb_qcode_sm] [--version 0.1.0] [--no-evaluate]
 """
 
 from __future__ import annotations
@@ -38,8 +37,7 @@ sys.path.insert(0, str(HERE))
 
 from convert_norne import DEFAULT_NORNE  # noqa: E402
 
-DEFAULT_MODEL = REPO / "build" / "nlp" / "training" / "model-best"
-DEFAULT_NER = REPO / "build" / "nlp" / "training-ner" / "model-best"
+DEFAULT_MODEL = REPO / "build" / "nlp" / "training-anneal" / "model-best"
 DEFAULT_OUT = REPO / "qcode" / "nlp" / "models" / "nb_qcode_sm"
 NAME = "nb_qcode_sm"
 
@@ -166,9 +164,8 @@ def _summary(e: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    ap.add_argument("--ner", type=Path, default=DEFAULT_NER,
-                    help="pipeline whose ner replaces the model's (default: %(default)s, "
-                         "if it exists; 'none' keeps the model's own)")
+    ap.add_argument("--ner", type=Path,
+                    help="optional: another pipeline whose ner replaces the model's")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--version", default="0.1.0")
     ap.add_argument("--norne", type=Path, default=DEFAULT_NORNE,
@@ -186,8 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
         norne = args.norne
-    ner = None if str(args.ner) == "none" or not (args.ner / "config.cfg").exists() else args.ner
-    package(args.model, args.out, args.version, norne, ner)
+    package(args.model, args.out, args.version, norne, args.ner)
     return 0
 
 

@@ -3,7 +3,7 @@
 Runs ``python -m spacy train`` on ``train.spacy`` / ``dev.spacy`` written by
 ``convert_norne.py``, on ONE CPU thread (``OMP_NUM_THREADS=1`` etc.), in two stages:
 
-1. ``--stage 1`` (default): ``config.cfg`` -> ``build/nlp/training``; 8,000 steps.
+1. ``--stage 1`` (default): ``config.cfg`` -> ``build/nlp/training``; 7,500 steps.
 2. ``--stage 2``: ``anneal.cfg`` -> ``build/nlp/training-anneal``; 2,000 steps that start
    from stage 1 (tok2vec, morphologizer, parser from its ``model-last``, ner from its
    ``model-best``) and let the learning rate decay to zero.

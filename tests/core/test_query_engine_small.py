@@ -235,7 +235,9 @@ def test_a_coding_across_turns(small: Store) -> None:
     # its place is where it starts: turn 3, two turns before definisjonsmakt in turn 5
     assert q(small, "gjensidig-laering within 1 turn of definisjonsmakt").hits == []
     assert len(q(small, "gjensidig-laering within 2 turns of definisjonsmakt").hits) == 1
-    assert q(small, "gjensidig-laering followed by definisjonsmakt").hits == []
+    # followed by: the default distance is two turns (the informant's next answer)
+    assert len(q(small, "gjensidig-laering followed by definisjonsmakt").hits) == 1
+    assert q(small, "gjensidig-laering followed by definisjonsmakt within 1 turn").hits == []
     assert len(q(small, "gjensidig-laering followed by definisjonsmakt within 2 turns")
                .hits) == 1
     assert q(small, "gjensidig-laering overlaps definisjonsmakt").hits == []
