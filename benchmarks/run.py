@@ -223,6 +223,8 @@ def worker_import_nlp(args: dict[str, Any]) -> dict[str, Any]:
             report = services.annotate_documents(store, setting=setting, batch_size=batch)
         ops["import + annotate"].seconds.append(ops["import (no NLP)"].seconds[-1]
                                                 + ops["annotate"].seconds[-1])
+        ops["import + annotate"].cpu.append(ops["import (no NLP)"].cpu[-1]
+                                            + ops["annotate"].cpu[-1])
         ops["import + annotate"].peak_mib = max(ops["import (no NLP)"].peak_mib,
                                                 ops["annotate"].peak_mib)
         assert report.words == words, (report.words, words)
@@ -666,13 +668,15 @@ def render(result: dict[str, Any]) -> str:
     a = result["args"]
     head = f"**{name}** ({', '.join(f'{k}={v}' for k, v in a.items() if k != 'profile')})"
     if name == "import-nlp":
-        rows = [[o["name"], ms(o["median_s"]), f"{o['words_per_s']:,.0f}",
+        rows = [[o["name"], ms(o["median_s"]), ms(o.get("cpu_median_s")),
+                 f"{o['words_per_s']:,.0f}",
                  f"{o['ratio_to_raw']:.2f}x" if o["ratio_to_raw"] else "–", mib(o["peak_mib"])]
                 for o in result["ops"]]
         return (f"{head}: {result['documents']} documents, {result['words']:,} words, "
                 f"{result['turns']:,} turns, pipeline {result['pipeline']} "
                 f"({', '.join(result['components'])}), batch {result['batch_size']}\n\n"
-                + table(["step", "median", "words/s", "vs raw nlp.pipe", "peak RSS"], rows))
+                + table(["step", "median", "CPU median", "words/s", "vs raw nlp.pipe",
+                         "peak RSS"], rows))
     if name == "query":
         rows = []
         for q in result["queries"]:
