@@ -1698,17 +1698,14 @@ def export_group() -> None:
 @click.argument("out", type=click.Path(path_type=Path))
 @_export_options
 @project_option
-def export_report_cmd(report_id: int, out: Path, fmt: str | None, full_text: bool,
-                      excel_bom: bool, xlsx_layout: str, presence_by: str, allow_leaks: bool,
-                      project: Path | None) -> None:
+@click.pass_context
+def export_report_cmd(ctx: click.Context, report_id: int, out: Path, fmt: str | None,
+                      full_text: bool, excel_bom: bool, xlsx_layout: str, presence_by: str,
+                      allow_leaks: bool, project: Path | None) -> None:
     """Export stored report REPORT_ID to OUT (same as 'qcode report export')."""
-    from qcode import services
-
-    with opened(project) as store:
-        written = services.export_report(store, report_id, out, fmt, full_text=full_text,
-                                         excel_bom=excel_bom, xlsx_layout=xlsx_layout,
-                                         presence_by=presence_by, allow_leaks=allow_leaks)
-    click.echo(f"Wrote {written}")
+    ctx.invoke(report_export, report_id=report_id, out=out, fmt=fmt, full_text=full_text,
+               excel_bom=excel_bom, xlsx_layout=xlsx_layout, presence_by=presence_by,
+               allow_leaks=allow_leaks, project=project)
 
 
 # -- anonymisation -----------------------------------------------------------------------
