@@ -2,6 +2,7 @@
 
     uv run python -m benchmarks.run import-nlp --scale S       # import + NLP vs raw nlp.pipe
     uv run python -m benchmarks.run query --scale M            # query mix p50/p95 vs SQL
+    uv run python -m benchmarks.run query-memory --scale M     # each query in a fresh process
     uv run python -m benchmarks.run aggregate --scale M        # frequency table, matrices
     uv run python -m benchmarks.run agreement --scale M        # alpha, 3 coders, turn + char
     uv run python -m benchmarks.run export --scale M           # 10,000-excerpt report
@@ -427,6 +428,33 @@ def worker_query(args: dict[str, Any]) -> dict[str, Any]:
             "mix_engine_p95_s": pct(engine_samples, 95)}
 
 
+def worker_query_one(args: dict[str, Any]) -> dict[str, Any]:
+    """One query through services.run_query in this fresh process: time and peak memory."""
+    from qcode import services
+
+    store = _open(args["scale"])
+    base = _status("VmRSS")
+    op = Op(args["label"])
+    with measured(op):
+        result = services.run_query(store, args["query"])
+    store.close()
+    return {"name": args["label"], "query": args["query"], "hits": len(result.hits),
+            "seconds": op.seconds[0], "cpu": op.cpu[0], "peak_mib": _peak_mib(),
+            "base_mib": base}
+
+
+def worker_query_memory(args: dict[str, Any]) -> dict[str, Any]:
+    """Each query of the mix once in its own fresh process, as the CLI runs it."""
+    out = []
+    for label, query in QUERY_MIX:
+        cmd = [sys.executable, "-m", "benchmarks.run", "_worker", "query-one",
+               json.dumps({"scale": args["scale"], "label": label, "query": query})]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+        line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(MARK))
+        out.append(json.loads(line[len(MARK):]))
+    return {"queries": out}
+
+
 def worker_aggregate(args: dict[str, Any]) -> dict[str, Any]:
     """Frequency table, code x role and code x code matrices through the services."""
     from qcode import services
@@ -615,7 +643,8 @@ def worker_cli_help(args: dict[str, Any]) -> dict[str, Any]:
 WORKERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "import-nlp": worker_import_nlp, "query": worker_query, "aggregate": worker_aggregate,
     "agreement": worker_agreement, "export": worker_export, "tui": worker_tui,
-    "cli-help": worker_cli_help,
+    "cli-help": worker_cli_help, "query-memory": worker_query_memory,
+    "query-one": worker_query_one,
 }
 
 
@@ -697,6 +726,11 @@ def render(result: dict[str, Any]) -> str:
                 f"(engine with a preloaded corpus: p50 {ms(result['mix_engine_p50_s'])}, "
                 f"p95 {ms(result['mix_engine_p95_s'])}); loading the corpus alone: "
                 f"median {ms(cl['median_s'])}, peak RSS {mib(cl['peak_mib'])}.")
+    if name == "query-memory":
+        rows = [[q["name"], f"`{q['query']}`", f"{q['hits']:,}", ms(q["seconds"]), ms(q["cpu"]),
+                 mib(q["base_mib"]), mib(q["peak_mib"])] for q in result["queries"]]
+        return f"{head}\n\n" + table(["query", "text", "hits", "time (cold process)", "CPU",
+                                        "RSS after opening", "peak RSS"], rows)
     if name == "cli-help":
         rows = [[o["name"], ms(o["median_s"]), ms(o.get("cpu_median_s")),
                  f"{o['ratio_to_python']:.1f}x"] for o in result["ops"]]
@@ -744,7 +778,7 @@ def cmd(name: str, ns: argparse.Namespace) -> None:
 
 SHIPPED_DOCS = 6  # the trained pipeline runs at a few thousand words/s: 6 interviews, ~50k words
 DEFAULT_REPEAT = {"import-nlp": 3, "query": 20, "aggregate": 3, "agreement": 3, "export": 3,
-                  "tui": 5, "cli-help": 10}
+                  "tui": 5, "cli-help": 10, "query-memory": 1, "query-one": 1}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -760,7 +794,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in [*WORKERS, "all"]:
+    for name in [*(w for w in WORKERS if w != "query-one"), "all"]:
         p = sub.add_parser(name)
         if name != "cli-help":
             p.add_argument("--scale", choices=["S", "M", "L"], default="S")
@@ -783,7 +817,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in sorted(RESULTS.glob("*.json")):
             print(render(json.loads(path.read_text())) + "\n")
         return 0
-    names = list(WORKERS) if ns.command == "all" else [ns.command]
+    names = [w for w in WORKERS if w != "query-one"] if ns.command == "all" \
+        else [ns.command]
     for name in names:
         if ns.command == "all":
             ns.only = None

@@ -1,8 +1,9 @@
 """Package a trained pipeline as qcode's ``nb_qcode_sm`` (into the qcode package data).
 
-Takes ``model-best`` of ``train.py --stage 2`` (``build/nlp/training-anneal``; optionally
-``--ner`` replaces its entity recogniser with another pipeline's), appends the
-lookup lemmatizer ``qcode_lemmatizer`` right after the morphologizer (so it can use the
+Takes ``model-last`` of ``train.py --stage 2`` (``build/nlp/training-anneal``: tok2vec,
+morphologizer, parser), replaces its entity recogniser with ``model-best`` of
+``train.py --stage ner`` (``build/nlp/training-ner``; ``--ner none`` keeps its own), appends
+the lookup lemmatizer ``qcode_lemmatizer`` right after the morphologizer (so it can use the
 predicted UPOS), strips training-only settings (corpus paths), prunes
 the string store to what the pipeline needs, writes meta (name ``nb_qcode_sm``, version,
 description, sources with licences, labels, accuracy) and saves it to
@@ -14,8 +15,9 @@ scored with ``qcode.nlp.evaluate.evaluate`` and the figures go into ``meta.json`
 
 Usage::
 
-    uv run python scripts/nlp/package_model.py [--model build/nlp/training-anneal/model-best]
-        [--out qcode/nlp/models/nb_qcode_sm] [--version 0.1.0] [--no-evaluate]
+    uv run python scripts/nlp/package_model.py [--model build/nlp/training-anneal/model-last]
+        [--ner build/nlp/training-ner/model-best] [--out qcode/nlp/models/nb_qcode_sm]
+        [--version 0.1.0] [--no-evaluate]
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ sys.path.insert(0, str(HERE))
 
 from convert_norne import DEFAULT_NORNE  # noqa: E402
 
-DEFAULT_MODEL = REPO / "build" / "nlp" / "training-anneal" / "model-best"
+DEFAULT_MODEL = REPO / "build" / "nlp" / "training-anneal" / "model-last"
+DEFAULT_NER = REPO / "build" / "nlp" / "training-ner" / "model-best"
 DEFAULT_OUT = REPO / "qcode" / "nlp" / "models" / "nb_qcode_sm"
 NAME = "nb_qcode_sm"
 
@@ -164,8 +167,9 @@ def _summary(e: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    ap.add_argument("--ner", type=Path,
-                    help="optional: another pipeline whose ner replaces the model's")
+    ap.add_argument("--ner", default=str(DEFAULT_NER),
+                    help="pipeline whose ner replaces the model's (default: %(default)s; "
+                         "'none' keeps the model's own)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--version", default="0.1.0")
     ap.add_argument("--norne", type=Path, default=DEFAULT_NORNE,
@@ -183,7 +187,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
         norne = args.norne
-    package(args.model, args.out, args.version, norne, args.ner)
+    ner = None if args.ner == "none" else Path(args.ner)
+    if ner is not None and not (ner / "config.cfg").exists():
+        print(f"{ner} is not a spaCy pipeline: train it with train.py --stage ner, or "
+              "pass --ner none", file=sys.stderr)
+        return 2
+    package(args.model, args.out, args.version, norne, ner)
     return 0
 
 

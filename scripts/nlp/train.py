@@ -1,19 +1,22 @@
 """Train the qcode Bokmål pipeline on the converted NorNE corpus, with a wall-time limit.
 
 Runs ``python -m spacy train`` on ``train.spacy`` / ``dev.spacy`` written by
-``convert_norne.py``, on ONE CPU thread (``OMP_NUM_THREADS=1`` etc.), in two stages:
+``convert_norne.py``, on ONE CPU thread (``OMP_NUM_THREADS=1`` etc.), in three runs:
 
 1. ``--stage 1`` (default): ``config.cfg`` -> ``build/nlp/training``; 7,500 steps.
 2. ``--stage 2``: ``anneal.cfg`` -> ``build/nlp/training-anneal``; 2,000 steps that start
    from stage 1 (tok2vec, morphologizer, parser from its ``model-last``, ner from its
    ``model-best``) and let the learning rate decay to zero.
+3. ``--stage ner``: ``ner.cfg`` -> ``build/nlp/training-ner``; the entity recogniser alone
+   (independent of stages 1 and 2), whose ``model-best`` package_model.py puts into the
+   final pipeline.
 
 When the time limit is reached the run gets SIGINT: spaCy then stops cleanly and still
 writes ``model-last``; ``model-best`` is the best dev checkpoint so far.
 
 Usage::
 
-    uv run python scripts/nlp/train.py [--stage 1|2] [--corpus build/nlp/corpus]
+    uv run python scripts/nlp/train.py [--stage 1|2|ner] [--corpus build/nlp/corpus]
         [--output DIR] [--time-limit 7200] [-- --training.max_steps 1000 ...]
 
 Anything after ``--`` is passed to ``spacy train`` as config overrides.
@@ -33,9 +36,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 DEFAULT_CORPUS = REPO / "build" / "nlp" / "corpus"
-DEFAULT_OUTPUT = {1: REPO / "build" / "nlp" / "training",
-                  2: REPO / "build" / "nlp" / "training-anneal"}
-CONFIG = {1: HERE / "config.cfg", 2: HERE / "anneal.cfg"}
+DEFAULT_OUTPUT = {"1": REPO / "build" / "nlp" / "training",
+                  "2": REPO / "build" / "nlp" / "training-anneal",
+                  "ner": REPO / "build" / "nlp" / "training-ner"}
+CONFIG = {"1": HERE / "config.cfg", "2": HERE / "anneal.cfg", "ner": HERE / "ner.cfg"}
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -46,15 +50,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         cut = argv.index("--")
         argv, overrides = argv[:cut], argv[cut + 1:]
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--stage", type=int, choices=(1, 2), default=1)
-    ap.add_argument("--config", type=Path, help="default: config.cfg (stage 1), anneal.cfg (2)")
-    ap.add_argument("--stage1", type=Path, default=DEFAULT_OUTPUT[1],
+    ap.add_argument("--stage", choices=("1", "2", "ner"), default="1")
+    ap.add_argument("--config", type=Path,
+                    help="default: config.cfg (stage 1), anneal.cfg (2), ner.cfg (ner)")
+    ap.add_argument("--stage1", type=Path, default=DEFAULT_OUTPUT["1"],
                     help="stage-1 output directory, for stage 2 (default: %(default)s)")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
                     help="directory with train.spacy and dev.spacy (default: %(default)s)")
     ap.add_argument("--output", type=Path,
-                    help="spaCy output directory (default: build/nlp/training for stage 1, "
-                         "build/nlp/training-anneal for stage 2)")
+                    help="spaCy output directory (default: build/nlp/training, "
+                         "build/nlp/training-anneal, build/nlp/training-ner)")
     ap.add_argument("--time-limit", type=float, default=7200.0,
                     help="wall-time limit in seconds, then SIGINT (default: %(default)s)")
     args = ap.parse_args(argv)
@@ -65,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     config = args.config or CONFIG[args.stage]
     output = args.output or DEFAULT_OUTPUT[args.stage]
-    if args.stage == 2:
+    if args.stage == "2":
         last, best = args.stage1 / "model-last", args.stage1 / "model-best"
         if not (last.exists() and best.exists()):
             print(f"No stage-1 pipelines in {args.stage1}: run stage 1 first.", file=sys.stderr)
