@@ -42,6 +42,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import random
 import re
 import shutil
@@ -55,7 +56,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpora"
 CODEBOOKS = REPO / "codebooks"
-DEFAULT_OUT = Path("/tmp/qcode-bench")
+#: Where projects, results and profiles go; $QCODE_BENCH_DIR moves them (e.g. to keep a
+#: copy migrated by a newer qcode apart from the one older checkouts use).
+DEFAULT_OUT = Path(os.environ.get("QCODE_BENCH_DIR", "/tmp/qcode-bench"))
 GENERATOR_VERSION = 3
 DEFAULT_SEED = 20260901
 CODERS = ("coder-a", "coder-b", "coder-c")

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from qcode.errors import InputError
 from qcode.models import INTERVIEWER_ROLE
-from qcode.query.engine import CodingRow, Corpus, Span, TurnRow, _group_value, _Index
+from qcode.query.engine import (
+    CodingRow,
+    Corpus,
+    Span,
+    TurnRow,
+    _group_value,
+    corpus_for,
+)
 from qcode.store import Store
 
 _WORD = re.compile(r"\w+(?:[-’'.]\w+)*")
@@ -49,9 +56,15 @@ def _kept(corpus: Corpus, codings: Iterable[CodingRow], coders: Sequence[str] | 
     return out
 
 
-def _speakers(corpus: Corpus, k: CodingRow) -> set[str]:
-    return {t.speaker for t in corpus.turns_overlapping(Span(k.doc, k.start, k.end))
-            if t.speaker and t.role != INTERVIEWER_ROLE}
+def _speakers(corpus: Corpus, k: CodingRow) -> frozenset[str]:
+    """The informants whose turns a coding touches (worked out once per corpus)."""
+    known: dict[int, frozenset[str]] = corpus._lazy.setdefault("coding_speakers", {})
+    found = known.get(k.id)
+    if found is None:
+        found = known[k.id] = frozenset(
+            t.speaker for t in corpus.turns_overlapping(Span(k.doc, k.start, k.end))
+            if t.speaker and t.role != INTERVIEWER_ROLE)
+    return found
 
 
 def _words_in_union(corpus: Corpus, codings: Sequence[CodingRow]) -> int:
@@ -76,7 +89,7 @@ def frequency_table(store: Store, *, coders: Sequence[str] | None = None,
                     include_interviewer: bool = False,
                     corpus: Corpus | None = None) -> list[FrequencyRow]:
     """Codings, documents, informants and words coded per code, in codebook order."""
-    corpus = corpus or Corpus(store)
+    corpus = corpus or corpus_for(store)
     codings = _kept(corpus, corpus.codings, coders, include_interviewer)
     by_code: dict[str, list[CodingRow]] = defaultdict(list)
     for k in codings:
@@ -86,7 +99,7 @@ def frequency_table(store: Store, *, coders: Sequence[str] | None = None,
         members = [k for c in (code.id, *corpus.descendants(code.id)) for k in by_code.get(c, [])]
         speakers: set[str] = set()
         for k in members:
-            speakers |= _speakers(corpus, k)
+            speakers.update(_speakers(corpus, k))
         rows.append(FrequencyRow(code.id, code.path, code.name, code.depth, len(members),
                                  len({k.doc for k in members}), len(speakers),
                                  _words_in_union(corpus, members), len(by_code.get(code.id,
@@ -132,7 +145,7 @@ def _measure(corpus: Corpus, members: Sequence[CodingRow], measure: str,
                     if include_interviewer or t.role != INTERVIEWER_ROLE})
     speakers: set[str] = set()
     for k in members:
-        speakers |= _speakers(corpus, k)
+        speakers.update(_speakers(corpus, k))
     return len(speakers)
 
 
@@ -144,7 +157,7 @@ def code_attribute_matrix(store: Store, attribute: str = "role", *,
     """Codes (rolled up) by the values of a speaker or document attribute (or role)."""
     if measure not in MEASURES:
         raise InputError(f"unknown measure {measure!r}", f"use one of {', '.join(MEASURES)}")
-    corpus = corpus or Corpus(store)
+    corpus = corpus or corpus_for(store)
     if attribute not in ("role", "document", "speaker") and attribute not in \
             corpus.speaker_types and attribute not in corpus.doc_types:
         known = sorted({"role", "document", "speaker", *corpus.speaker_types,
@@ -185,19 +198,40 @@ def cooccurrence_matrix(store: Store, *, codes: Sequence[str] | None = None,
     """Code x code: how often codings of the row code overlap codings of the column code."""
     if measure not in MEASURES:
         raise InputError(f"unknown measure {measure!r}", f"use one of {', '.join(MEASURES)}")
-    corpus = corpus or Corpus(store)
+    corpus = corpus or corpus_for(store)
     chosen = _select_codes(store, corpus, codes, depth)
     codings = _kept(corpus, corpus.codings, coders, include_interviewer)
-    family = {c: {c, *corpus.descendants(c)} for c, _ in chosen}
-    members = {c: [k for k in codings if k.code in family[c]] for c, _ in chosen}
-    index = {c: _Index(Span(k.doc, k.start, k.end) for k in members[c]) for c, _ in chosen}
-    cells: dict[str, dict[str, int]] = {}
-    for row, _ in chosen:
-        cells[row] = {}
-        for col, _ in chosen:
-            hits = [k for k in members[row] if index[col].overlaps(Span(k.doc, k.start, k.end))]
-            cells[row][col] = _measure(corpus, hits, measure, include_interviewer)
     names = [c for c, _ in chosen]
+    rows_of: dict[str, list[str]] = defaultdict(list)  # code -> the chosen codes it rolls up to
+    for c in names:
+        for member in (c, *corpus.descendants(c)):
+            rows_of[member].append(c)
+    by_doc: dict[int, list[CodingRow]] = defaultdict(list)
+    for k in codings:
+        if rows_of.get(k.code):
+            by_doc[k.doc].append(k)
+    # one sweep per document: each coding learns the chosen codes of the codings it overlaps
+    overlapping: dict[int, set[str]] = {}
+    for items in by_doc.values():
+        items.sort(key=lambda k: k.start)
+        active: list[CodingRow] = []
+        for k in items:
+            active = [a for a in active if a.end > k.start]
+            mine = overlapping.setdefault(k.id, set(rows_of[k.code]))  # overlaps itself
+            for a in active:  # a.start <= k.start < a.end: they share text
+                mine.update(rows_of[a.code])
+                overlapping[a.id].update(rows_of[k.code])
+            active.append(k)
+    members: dict[str, list[CodingRow]] = {c: [] for c in names}
+    hits: dict[str, dict[str, list[CodingRow]]] = {r: {c: [] for c in names} for r in names}
+    for items in by_doc.values():
+        for k in items:
+            for row in rows_of[k.code]:
+                members[row].append(k)
+                for col in overlapping[k.id]:
+                    hits[row][col].append(k)
+    cells = {r: {c: _measure(corpus, hits[r][c], measure, include_interviewer) for c in names}
+             for r in names}
     return Matrix(names, names, cells, measure, {c: p for c, p in chosen},
                   {c: _measure(corpus, members[c], measure, include_interviewer)
                    for c in names})

@@ -28,14 +28,17 @@ details.
 from __future__ import annotations
 
 import bisect
+import copy
 import difflib
 import json
 import re
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from itertools import pairwise
+from typing import Any, NamedTuple
 
 from qcode.errors import QueryError
 from qcode.models import INTERVIEWER_ROLE
@@ -47,8 +50,7 @@ BUILTIN_FIELDS = {"document", "doc", "speaker", "role", "coder", "kind"}
 DEFAULT_FUZZY = 80
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A stretch of a document's text, with the coding it came from (or None)."""
 
     doc: int
@@ -57,8 +59,7 @@ class Span:
     coding: int | None = None
 
 
-@dataclass(frozen=True)
-class TurnRow:
+class TurnRow(NamedTuple):
     """A turn as the engine sees it."""
 
     id: int
@@ -72,8 +73,7 @@ class TurnRow:
     label: str | None
 
 
-@dataclass(frozen=True)
-class CodingRow:
+class CodingRow(NamedTuple):
     """A coding as the engine sees it."""
 
     id: int
@@ -86,7 +86,12 @@ class CodingRow:
 
 
 class Corpus:
-    """Everything a query needs from a project, loaded once."""
+    """Everything a query needs from a project, loaded once.
+
+    A corpus is a snapshot: build it with :func:`corpus_for`, which reuses the last
+    one loaded for the same project and coders while the project's data version
+    (``Store.data_version``) is unchanged.
+    """
 
     def __init__(self, store: Store, coders: Sequence[str] | None = None) -> None:
         self.store = store
@@ -97,31 +102,59 @@ class Corpus:
         self.turns: dict[int, list[TurnRow]] = defaultdict(list)
         self.turn_by_id: dict[int, TurnRow] = {}
         for r in store.query_turns():
-            t = TurnRow(*r)
+            t = TurnRow._make(r)
             self.turns[t.doc].append(t)
             self.turn_by_id[t.id] = t
         self._turn_starts = {d: [t.start for t in ts] for d, ts in self.turns.items()}
-        self.codings = [CodingRow(*r) for r in store.query_codings()
+        self._turn_ends: dict[int, list[int] | None] = {}
+        for d, ts in self.turns.items():
+            ends = [t.end for t in ts]  # turns do not overlap: ends are sorted too
+            self._turn_ends[d] = ends if all(a <= b for a, b in pairwise(ends)) else None
+        self._roles = {t.speaker: t.role for t in self.turn_by_id.values()}
+        self.codings = [CodingRow._make(r) for r in store.query_codings()
                         if coders is None or r[5] in coders]  # blind coding hides others
         self.coding_by_id = {c.id: c for c in self.codings}
+        self.spans_by_code: dict[str, list[Span]] = defaultdict(list)
+        for k in self.codings:
+            self.spans_by_code[k.code].append(Span(k.doc, k.start, k.end, k.id))
         codes = store.codes()
         self.code_paths = {c.id: c.path for c in codes}
         self.code_parent = {c.id: c.parent_id for c in codes}
+        self._children: dict[str, list[str]] = defaultdict(list)
+        for cid, parent in self.code_parent.items():
+            if parent:
+                self._children[parent].append(cid)
         self.speaker_attrs = store.attributes("speaker")
         self.doc_attrs = store.attributes("document")
         self.speaker_types = store.attribute_types("speaker")
         self.doc_types = store.attribute_types("document")
+        # filled on first use; shared by every copy ``bind`` makes
         self._texts: dict[int, str] = {}
-        self._sentences: dict[int, list[tuple[int, int]]] | None = None
-        self._sentence_starts: dict[int, list[int]] = {}
+        self._lazy: dict[str, Any] = {}
+
+    def bind(self, store: Store) -> Corpus:
+        """This corpus reading lazily loaded parts (texts, sentences) through ``store``."""
+        if store is self.store:
+            return self
+        other = copy.copy(self)
+        other.store = store
+        return other
 
     # -- look-ups --------------------------------------------------------------------
 
     def text(self, doc: int) -> str:
         """A document's text (loaded on first use)."""
-        if doc not in self._texts:
+        found = self._texts.get(doc)
+        if found is None:
             self._texts.update(self.store.document_texts([doc]))
-        return self._texts[doc]
+            found = self._texts[doc]
+        return found
+
+    def load_texts(self, docs: Iterable[int]) -> None:
+        """Load the texts of several documents in one read."""
+        missing = [d for d in set(docs) if d not in self._texts]
+        for i in range(0, len(missing), 500):
+            self._texts.update(self.store.document_texts(missing[i:i + 500]))
 
     def turn_at(self, doc: int, pos: int) -> TurnRow | None:
         """The turn containing position ``pos`` (or the nearest one before it)."""
@@ -132,48 +165,134 @@ class Corpus:
         return self.turns[doc][max(i, 0)]
 
     def turns_overlapping(self, span: Span) -> list[TurnRow]:
-        """Turns that share text with a span."""
+        """Turns that share text with a span (and an empty turn starting where it starts)."""
+        turns = self.turns.get(span.doc)
+        if not turns:
+            return []
         end = max(span.end, span.start + 1)
-        return [t for t in self.turns.get(span.doc, ())
-                if (t.start < end and t.end > span.start) or t.start == span.start]
+        ends = self._turn_ends[span.doc]
+        if ends is None:  # overlapping turns (never made by qcode's importers): scan
+            return [t for t in turns
+                    if (t.start < end and t.end > span.start) or t.start == span.start]
+        starts = self._turn_starts[span.doc]
+        lo = bisect.bisect_right(ends, span.start)  # first turn ending after span.start
+        hi = bisect.bisect_left(starts, end)  # turns starting before the span's end
+        first = bisect.bisect_left(starts, span.start)  # empty turns at span.start count
+        if first < lo:
+            extra = [t for t in turns[first:lo] if t.start == span.start]
+            if extra:
+                return extra + turns[lo:hi]
+        return turns[lo:hi]
+
+    def line_of(self, doc: int, pos: int) -> int:
+        """The 1-based line of a position in a document's text."""
+        lines = self._lazy.setdefault("newlines", {})
+        offsets = lines.get(doc)
+        if offsets is None:
+            text = self.text(doc)
+            offsets = lines[doc] = [m.start() for m in re.finditer("\n", text)]
+        return bisect.bisect_left(offsets, pos) + 1
 
     def descendants(self, code: str) -> list[str]:
         """Ids of a code's descendants."""
-        children: dict[str, list[str]] = defaultdict(list)
-        for cid, parent in self.code_parent.items():
-            if parent:
-                children[parent].append(cid)
         out: list[str] = []
-        stack = list(children.get(code, []))
+        stack = list(self._children.get(code, []))
         while stack:
             cid = stack.pop()
             out.append(cid)
-            stack.extend(children.get(cid, []))
+            stack.extend(self._children.get(cid, []))
         return out
 
     def sentences(self) -> dict[int, list[tuple[int, int]]]:
         """Stored sentences per document, or rule-based ones where none are stored."""
-        if self._sentences is None:
-            found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        found = self._lazy.get("sentences")
+        if found is None:
+            found = defaultdict(list)
             for doc, start, end in self.store.all_sentences():
                 found[doc].append((start, end))
             for doc in self.docs:
                 if doc not in found:
                     found[doc] = _rule_sentences(self.text(doc), self.turns.get(doc, []))
-            self._sentences = dict(found)
-        return self._sentences
+            found = self._lazy["sentences"] = dict(found)
+        return found
 
     def sentence_starts(self, doc: int) -> list[int]:
         """Start offsets of a document's sentences (see ``sentences``), in order."""
-        if doc not in self._sentence_starts:
-            self._sentence_starts[doc] = sorted(s for s, _ in self.sentences().get(doc, []))
-        return self._sentence_starts[doc]
+        starts: dict[int, list[int]] = self._lazy.setdefault("sentence_starts", {})
+        if doc not in starts:
+            starts[doc] = sorted(s for s, _ in self.sentences().get(doc, []))
+        return starts[doc]
 
     def role_of(self, speaker: str | None) -> str | None:
         """The role of a speaker id."""
-        if not hasattr(self, "_roles"):
-            self._roles = {t.speaker: t.role for ts in self.turns.values() for t in ts}
         return self._roles.get(speaker)
+
+    def informant_turns(self) -> dict[tuple[int, str], list[TurnRow]]:
+        """The turns of each (document, informant) that coverage scopes are tested on.
+
+        A filter other than ``coder`` looks at a span's document and at the turn it
+        starts in (``turn_at``), so it answers alike for every turn of a speaker whose
+        ``turn_at`` is that speaker's own turn: one of those stands for all of them. (An
+        empty turn shares its start with the next turn, whose speaker ``turn_at``
+        finds; such turns are kept apart by that speaker.)
+        """
+        found: dict[tuple[int, str], list[TurnRow]] | None = self._lazy.get("informant_turns")
+        if found is None:
+            seen: dict[tuple[int, str], dict[str | None, TurnRow]] = {}
+            for doc, turns in self.turns.items():
+                for t in turns:
+                    if t.speaker and t.role != INTERVIEWER_ROLE:
+                        at = self.turn_at(doc, t.start)
+                        seen.setdefault((doc, t.speaker), {}).setdefault(
+                            at.speaker if at else None, t)
+            found = {pair: list(by.values()) for pair, by in seen.items()}
+            self._lazy["informant_turns"] = found
+        return found
+
+    def vocabulary(self) -> dict[str, list[int]]:
+        """Lower-cased word forms (``\\w+(?:-\\w+)*``) -> ids of the turns they occur in."""
+        found = self._lazy.get("vocabulary")
+        if found is None:
+            found = defaultdict(list)
+            word = _FUZZY_WORD
+            self.load_texts(self.turns)
+            for doc, turns in self.turns.items():
+                text = self.text(doc)
+                for t in turns:
+                    for form in {w.lower() for w in word.findall(text, t.start, t.end)}:
+                        found[form].append(t.id)
+            found = self._lazy["vocabulary"] = dict(found)
+        return found
+
+
+_CACHE: OrderedDict[tuple[str, tuple[str, ...] | None], tuple[int, Corpus]] = OrderedDict()
+_CACHE_SIZE = 2
+_CACHE_LOCK = threading.Lock()
+
+
+def corpus_for(store: Store, coders: Sequence[str] | None = None) -> Corpus:
+    """The corpus of a project for these coders, reused while its data is unchanged.
+
+    Keyed by the project file and ``Store.data_version`` (a counter every change to
+    the rows a corpus holds increments, in any connection or program), so a query
+    after a change always sees it; the TUI's workers, which open their own
+    connections, share one corpus.
+    """
+    key = (str(store.path.resolve()), tuple(sorted(coders)) if coders is not None else None)
+    with store.read_snapshot():  # the version and the rows loaded belong together
+        version = store.data_version()
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+            if cached is not None and cached[0] == version:
+                _CACHE.move_to_end(key)
+                return cached[1].bind(store)
+        corpus = Corpus(store, coders)
+    with _CACHE_LOCK:
+        _CACHE[key] = (version, corpus)
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return corpus
 
 
 #: A rule sentence: text up to . ! ? … (with closing quotes or brackets) or a line break.
@@ -220,8 +339,9 @@ class _Eval:
             accept = self.accepts(node)
             return [s for s in self.base_spans(coded=_has_coder(node)) if accept(s)]
         if isinstance(node, ast.CodeRef):
-            codes = set(self.codes_of(node))
-            return [Span(k.doc, k.start, k.end, k.id) for k in self.c.codings if k.code in codes]
+            by_code = self.c.spans_by_code
+            return [s for code in dict.fromkeys(self.codes_of(node))
+                    for s in by_code.get(code, ())]
         if isinstance(node, ast.Text):
             return self.text_spans(node)
         if isinstance(node, ast.Or):
@@ -237,7 +357,7 @@ class _Eval:
     def base_spans(self, *, coded: bool) -> list[Span]:
         """Every coding (``coded``) or every non-empty turn: what a filter on its own selects."""
         if coded:
-            return [Span(k.doc, k.start, k.end, k.id) for k in self.c.codings]
+            return [s for spans in self.c.spans_by_code.values() for s in spans]
         return [Span(t.doc, t.start, t.end) for ts in self.c.turns.values() for t in ts
                 if t.end > t.start]
 
@@ -473,9 +593,22 @@ class _Eval:
         from rapidfuzz import fuzz, process
 
         threshold = DEFAULT_FUZZY if node.threshold is None else node.threshold
+        wanted = " ".join(value.lower().split())
         most = max(len(value.split()), 1)
+        word = _FUZZY_WORD
+        if most == 1:  # one word: score the project's distinct forms, then find them
+            known = self.c.vocabulary()
+            forms = {form for form, _score, _ in process.extract(
+                wanted, list(known), scorer=fuzz.ratio, score_cutoff=threshold, limit=None)}
+            out: list[Span] = []
+            for turn_id in sorted({t for form in forms for t in known[form]}):
+                turn = self.c.turn_by_id[turn_id]
+                text = self.c.text(turn.doc)
+                out.extend(Span(turn.doc, m.start(), m.end())
+                           for m in word.finditer(text, turn.start, turn.end)
+                           if m.group().lower() in forms)
+            return out
         vocabulary: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-        word = re.compile(r"\w+(?:-\w+)*")
         for doc, turns in self.c.turns.items():
             text = self.c.text(doc)
             for t in turns:
@@ -485,12 +618,14 @@ class _Eval:
                         run = found[i:i + size]
                         form = " ".join(m.group() for m in run).lower()
                         vocabulary[form].append((doc, run[0].start(), run[-1].end()))
-        hits = process.extract(" ".join(value.lower().split()), list(vocabulary),
+        hits = process.extract(wanted, list(vocabulary),
                                scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
         return [Span(doc, s, e) for form, _score, _ in hits for doc, s, e in vocabulary[form]]
 
 
 _NO_TURN = TurnRow(-1, -1, 0, 0, 0, None, None, None, None)
+#: A word as fuzzy search sees it: hyphenated compounds (NAV-veilederen) stay whole.
+_FUZZY_WORD = re.compile(r"\w+(?:-\w+)*")
 
 
 def _field(node: ast.Filter) -> str:
@@ -687,8 +822,8 @@ def _mentions_interviewer(node: ast.Node, corpus: Corpus, negated: bool = False)
         if _field(node) == "role":
             return INTERVIEWER_ROLE in wanted
         if _field(node) == "speaker":
-            return any(t.role == INTERVIEWER_ROLE and t.speaker.casefold() in wanted
-                       for ts in corpus.turns.values() for t in ts if t.speaker)
+            return any(role == INTERVIEWER_ROLE and speaker.casefold() in wanted
+                       for speaker, role in corpus._roles.items() if speaker)
         return False
     return any(_mentions_interviewer(n, corpus, negated) for n in ast.children(node))
 
@@ -708,7 +843,7 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
 
     if unit not in UNITS:
         raise QueryError(f"unknown unit {unit!r}", query, 0, f"use one of {', '.join(UNITS)}")
-    corpus = corpus or Corpus(store)
+    corpus = corpus or corpus_for(store)
     attributes = set(corpus.speaker_types) | set(corpus.doc_types)
     node = parse(query, codes=[c for c in corpus.code_paths if c not in attributes])
     ev = _Eval(corpus, query)
@@ -718,9 +853,10 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
     if not with_interviewer:
         spans = [s for s in spans
                  if (corpus.turn_at(s.doc, s.start) or _NO_TURN).role != INTERVIEWER_ROLE]
-    hits = _hits(corpus, spans, unit, context, with_interviewer)
+    speakers = _SpanSpeakers(corpus)
+    hits = _hits(corpus, spans, unit, context, with_interviewer, speakers)
     scope = [f for f in _scope_filters(node) if not _has_coder(f)]
-    coverage = _coverage(corpus, ev, spans, scope, coverage_by, query)
+    coverage = _coverage(corpus, ev, spans, scope, coverage_by, query, speakers)
     counted = {s for c in coverage for s in c.informants}
     for h in hits:
         h.informants = [s for s in h.informants if s in counted]
@@ -728,12 +864,32 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
                        ev.warnings)
 
 
-def _line_of(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
+class _SpanSpeakers:
+    """The informants (non-interviewer speakers) whose turns a span touches, worked out
+    once per distinct stretch of text and shared by the hits and the coverage."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+        self._known: dict[tuple[int, int, int], tuple[TurnRow, ...]] = {}
+
+    def turns(self, span: Span) -> tuple[TurnRow, ...]:
+        key = (span.doc, span.start, span.end)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = tuple(
+                t for t in self.corpus.turns_overlapping(span)
+                if t.speaker and t.role != INTERVIEWER_ROLE)
+        return found
+
+    def informants(self, spans: Iterable[Span]) -> list[str]:
+        return sorted({t.speaker for s in spans for t in self.turns(s)
+                       if t.speaker is not None})
 
 
 def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
-          with_interviewer: bool = False) -> list[Hit]:
+          with_interviewer: bool = False,
+          speakers: _SpanSpeakers | None = None) -> list[Hit]:
+    speakers = speakers or _SpanSpeakers(corpus)
     groups: dict[Any, list[Span]] = defaultdict(list)
     for s in spans:
         if unit == "excerpt":  # one hit per stretch of text, with all its codings
@@ -746,6 +902,8 @@ def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
                 groups[(s.doc, t.id)].append(s)
         else:
             groups[(s.doc,)].append(s)
+    corpus.load_texts(key[0] for key in groups)
+    coding_by_id = corpus.coding_by_id
     hits = []
     for key, members in groups.items():
         doc = key[0]
@@ -758,29 +916,28 @@ def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
         else:
             start, end = 0, len(text)
         turn = corpus.turn_at(doc, start)
-        codings = [corpus.coding_by_id[m.coding] for m in members if m.coding is not None]
+        codings = [coding_by_id[m.coding] for m in members if m.coding is not None]
         before = after = ""
         if context and turn is not None:
             siblings = corpus.turns[doc]
-            i = siblings.index(turn)
+            i = max(bisect.bisect_right(corpus._turn_starts[doc], start) - 1, 0)
             before = "\n".join(text[t.start:t.end] for t in siblings[max(0, i - context):i])
             after = "\n".join(text[t.start:t.end] for t in siblings[i + 1:i + 1 + context])
         hits.append(Hit(
             document=corpus.docs[doc]["name"], start=start, end=end,
             text=text[start:end] if unit != "document" else "", turn=turn.idx if turn else None,
-            line=_line_of(text, start), time=turn.time if turn else None,
+            line=corpus.line_of(doc, start), time=turn.time if turn else None,
             speaker=turn.speaker if turn and unit != "document" else None,
             role=turn.role if turn and unit != "document" else None,
             codes=sorted({k.code for k in codings}), coders=sorted({k.coder for k in codings}),
             coding_ids=sorted({k.id for k in codings}), context_before=before,
-            context_after=after, informants=_informants(corpus, members)))
+            context_after=after, informants=speakers.informants(members)))
     hits.sort(key=lambda h: (h.document.casefold(), h.start, h.end))
     return hits
 
 
 def _informants(corpus: Corpus, spans: Iterable[Span]) -> list[str]:
-    return sorted({t.speaker for s in spans for t in corpus.turns_overlapping(s)
-                   if t.speaker and t.role != INTERVIEWER_ROLE})
+    return _SpanSpeakers(corpus).informants(spans)
 
 
 def _group_value(corpus: Corpus, speaker: str, turn: TurnRow, by: str) -> str:
@@ -795,26 +952,26 @@ def _group_value(corpus: Corpus, speaker: str, turn: TurnRow, by: str) -> str:
 
 
 def _coverage(corpus: Corpus, ev: _Eval, spans: list[Span],
-              scope: list[ast.Node], by: str, query: str) -> list[Coverage]:
+              scope: list[ast.Node], by: str, query: str,
+              speakers: _SpanSpeakers | None = None) -> list[Coverage]:
     if by != "role" and by not in corpus.speaker_types and by not in corpus.doc_types:
         raise QueryError(f"cannot count coverage by {by!r}: no such attribute", query, 0,
                          "use role or an attribute name")
+    speakers = speakers or _SpanSpeakers(corpus)
     accept = [ev.accepts(f) for f in scope]
+    group: dict[tuple[int, str], str] = {}  # (document, informant) -> group value
     in_scope: dict[str, set[str]] = defaultdict(set)
-    for turns in corpus.turns.values():
-        for t in turns:
-            if not t.speaker or t.role == INTERVIEWER_ROLE:
-                continue
-            span = Span(t.doc, t.start, t.end)
-            if all(a(span) for a in accept):
-                in_scope[_group_value(corpus, t.speaker, t, by)].add(t.speaker)
+    for (doc, speaker), turns in corpus.informant_turns().items():
+        value = group[(doc, speaker)] = _group_value(corpus, speaker, turns[0], by)
+        if any(all(a(Span(t.doc, t.start, t.end)) for a in accept) for t in turns):
+            in_scope[value].add(speaker)
     covered: dict[str, set[str]] = defaultdict(set)
     for s in spans:
-        for t in corpus.turns_overlapping(s):
-            if t.speaker and t.role != INTERVIEWER_ROLE:
-                covered[_group_value(corpus, t.speaker, t, by)].add(t.speaker)
+        for t in speakers.turns(s):
+            assert t.speaker is not None
+            covered[group[(t.doc, t.speaker)]].add(t.speaker)
     out = []
-    for group in sorted(in_scope, key=str.casefold):  # of those in scope only: k <= n
-        out.append(Coverage(group, sorted(covered.get(group, set()) & in_scope[group]),
-                            len(in_scope[group])))
+    for name in sorted(in_scope, key=str.casefold):  # of those in scope only: k <= n
+        out.append(Coverage(name, sorted(covered.get(name, set()) & in_scope[name]),
+                            len(in_scope[name])))
     return out

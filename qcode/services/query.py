@@ -26,7 +26,7 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
     from qcode.query import engine
 
     text = resolve_saved(store, query)
-    corpus = engine.Corpus(store, _visible(store))
+    corpus = engine.corpus_for(store, _visible(store))
     return engine.run_query(store, text, unit=unit, context=context,
                             include_interviewer=include_interviewer, coverage_by=coverage_by,
                             corpus=corpus)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from qcode.store.base import StoreBase
@@ -31,6 +32,28 @@ class QueryRepo(StoreBase):
         return self.conn.execute(
             'SELECT id, document_id, start, "end", code_id, coder_id, memo FROM codings '
             f"WHERE document_id IN ({_CURRENT}) ORDER BY document_id, start").fetchall()
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Reads inside the block see one consistent state of the project (a deferred
+        read transaction), even while another program commits; inside a transaction
+        they already do."""
+        conn = self.conn
+        outer = not conn.in_transaction
+        if outer:
+            conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if outer and conn.in_transaction:
+                conn.execute("COMMIT")  # nothing was written: ends the read snapshot
+
+    def data_version(self) -> int:
+        """A stamp renewed whenever documents, turns, speakers, codings, codes,
+        attributes or sentences change, in this or any other connection (migration
+        0006_data_version); what the query engine's corpus cache is keyed on."""
+        row = self.conn.execute("SELECT n FROM data_version WHERE id = 1").fetchone()
+        return int(row[0]) if row else -1
 
     def document_texts(self, ids: Sequence[int]) -> dict[int, str]:
         """Texts of the given documents."""

@@ -329,6 +329,31 @@ def m0004_suggestion_release(db: sqlite_utils.Database) -> None:
     )
 
 
+#: Tables whose rows the query engine's corpus is built from (qcode.query.engine.corpus_for).
+DATA_VERSION_TABLES = ("documents", "turns", "speakers", "codings", "codes", "attribute_defs",
+                       "document_attributes", "speaker_attributes", "nlp_sentences")
+
+
+@migrations(name="0006_data_version")
+def m0006_data_version(db: sqlite_utils.Database) -> None:
+    """A version stamp renewed by every change to the rows queries read.
+
+    The query engine caches a project's loaded corpus keyed by this stamp, so a
+    second query on an unchanged project does not read every turn and coding again,
+    and a change by another program (or another connection of the TUI) is never
+    missed: unlike ``PRAGMA data_version`` it is comparable across connections. It
+    is a fresh random 64-bit number, not a counter, so that a project restored from
+    a backup and changed again cannot come back to a stamp seen before.
+    """
+    db.execute("CREATE TABLE data_version (id INTEGER PRIMARY KEY CHECK (id = 1), "
+               "n INTEGER NOT NULL)")
+    db.execute("INSERT INTO data_version (id, n) VALUES (1, random())")
+    for table in DATA_VERSION_TABLES:
+        for op in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(f"CREATE TRIGGER {table}_{op.lower()}_data_version AFTER {op} ON "
+                       f"{table} BEGIN UPDATE data_version SET n = random() WHERE id = 1; END")
+
+
 def migrate(db: sqlite_utils.Database, path: Path) -> list[str]:
     """Apply pending migrations, backing up an existing project first.
 

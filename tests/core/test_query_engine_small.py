@@ -416,3 +416,87 @@ def test_report_and_exports(changed: Store, tmp_path: Path) -> None:
     _new, diff = services.rerun_report(changed, rid, actor=ACTOR)
     assert [h["text"] for h in diff["added"]] == ["Vi har mange brukere."]
     assert diff["removed"] == []
+
+
+# -- the corpus cache ---------------------------------------------------------------------
+
+
+def test_the_corpus_is_reused_until_the_project_changes(changed: Store) -> None:
+    from qcode.query.engine import corpus_for
+
+    first = corpus_for(changed)
+    assert corpus_for(changed) is first  # nothing changed: no second load
+    other = services.open_project(changed.path)  # another connection shares it ...
+    try:
+        assert corpus_for(other).codings is first.codings
+        # ... and its changes are seen by this one
+        services.apply_coding(other, services.SpanRequest("V2", "arbeidsmengde",
+                                                          quote="føler jeg"), "coder-a")
+    finally:
+        other.close()
+    assert texts(q(changed, "arbeidsmengde")) == ["Skjemaene tar tid", "føler jeg"]
+    assert corpus_for(changed) is not first
+    stamp = changed.data_version()
+    services.undo(changed, "coder-a")
+    assert changed.data_version() != stamp
+    assert texts(q(changed, "arbeidsmengde")) == ["Skjemaene tar tid"]
+
+
+def test_blind_and_open_corpora_are_kept_apart(changed: Store) -> None:
+    from qcode.query.engine import corpus_for
+
+    everyone, only_b = corpus_for(changed), corpus_for(changed, ["coder-b"])
+    assert {k.coder for k in everyone.codings} == {"coder-a", "coder-b"}
+    assert {k.coder for k in only_b.codings} == {"coder-b"}
+    assert corpus_for(changed) is everyone
+
+
+def test_the_data_version_follows_every_change_the_corpus_holds(changed: Store) -> None:
+    seen = {changed.data_version()}
+
+    def changed_again() -> bool:
+        stamp = changed.data_version()
+        fresh = stamp not in seen
+        seen.add(stamp)
+        return fresh
+
+    coding = services.apply_coding(changed, services.SpanRequest(
+        "V2", "arbeidsmengde", quote="føler jeg"), "coder-a")
+    assert changed_again()
+    services.remove_codings(changed, [str(coding.id)], actor="coder-a")
+    assert changed_again()
+    services.edit_code(changed, "arbeidsmengde", {"name": "Arbeidsmengda"}, actor=ACTOR)
+    assert changed_again()
+    before = changed.data_version()
+    with pytest.raises(RuntimeError), changed.transaction():
+        changed.conn.execute("UPDATE speakers SET role = 'veileder' WHERE id = 'JS1'")
+        raise RuntimeError("rolled back")
+    assert changed.data_version() == before  # nothing changed after all
+    assert q(changed, "role = jobbspesialist").hits
+
+
+def test_fuzzy_search_of_one_word_matches_a_scan_of_every_word(small: Store) -> None:
+    """The vocabulary short cut finds exactly what comparing every word finds."""
+    import re
+
+    from rapidfuzz import fuzz
+
+    from qcode.query.engine import corpus_for
+
+    corpus = corpus_for(small)
+    for word, threshold in (("sammen", 80), ("veilder", 75), ("vi-følelsen", 80),
+                            ("Dokumentre", 85), ("tungvint", 100)):
+        expected = set()
+        for doc, turns in corpus.turns.items():
+            text = corpus.text(doc)
+            for t in turns:
+                if t.role == "interviewer":
+                    continue
+                for m in re.finditer(r"\w+(?:-\w+)*", text[:t.end]):
+                    if m.start() >= t.start and fuzz.ratio(word.lower(),
+                                                           m.group().lower()) >= threshold:
+                        expected.add((corpus.docs[doc]["name"], m.start(), m.end()))
+        got = {(h.document, h.start, h.end)
+               for h in q(small, f"~{word}:{threshold}").hits}
+        assert got == expected, word
+        assert expected, word
