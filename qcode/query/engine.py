@@ -34,11 +34,11 @@ import json
 import re
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import pairwise
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from qcode.errors import QueryError
 from qcode.models import INTERVIEWER_ROLE
@@ -184,6 +184,14 @@ class Corpus:
                 return extra + turns[lo:hi]
         return turns[lo:hi]
 
+    def document_rank(self) -> dict[int, int]:
+        """Document id -> its place in the order hits are listed in (name, case-folded)."""
+        found: dict[int, int] | None = self._lazy.get("document_rank")
+        if found is None:
+            ordered = sorted(self.docs, key=lambda d: (self.docs[d]["name"].casefold(), d))
+            found = self._lazy["document_rank"] = {d: i for i, d in enumerate(ordered)}
+        return found
+
     def line_of(self, doc: int, pos: int) -> int:
         """The 1-based line of a position in a document's text."""
         lines = self._lazy.setdefault("newlines", {})
@@ -247,6 +255,20 @@ class Corpus:
                             at.speaker if at else None, t)
             found = {pair: list(by.values()) for pair, by in seen.items()}
             self._lazy["informant_turns"] = found
+        return found
+
+    def interviewer_codings(self) -> set[int]:
+        """Ids of the codings that start in an interviewer turn."""
+        found: set[int] | None = self._lazy.get("interviewer_codings")
+        if found is None:
+            found = self._lazy["interviewer_codings"] = {
+                k.id for k in self.codings
+                if (self.turn_at(k.doc, k.start) or _NO_TURN).role == INTERVIEWER_ROLE}
+        return found
+
+    def coding_informants(self) -> dict[int, tuple[TurnRow, ...]]:
+        """Coding id -> the informants' turns it touches, filled as queries need them."""
+        found: dict[int, tuple[TurnRow, ...]] = self._lazy.setdefault("coding_informants", {})
         return found
 
     def vocabulary(self) -> dict[str, list[int]]:
@@ -803,7 +825,7 @@ class QueryResult:
 
     query: str
     unit: str
-    hits: list[Hit]
+    hits: Sequence[Hit]
     coverage: list[Coverage]
     coverage_by: str
     include_interviewer: bool
@@ -851,15 +873,15 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
     spans = ev.spans(node)
     with_interviewer = include_interviewer or _mentions_interviewer(node, corpus)
     if not with_interviewer:
+        by_interviewer = corpus.interviewer_codings()
         spans = [s for s in spans
-                 if (corpus.turn_at(s.doc, s.start) or _NO_TURN).role != INTERVIEWER_ROLE]
+                 if ((s.coding not in by_interviewer) if s.coding is not None else
+                     (corpus.turn_at(s.doc, s.start) or _NO_TURN).role != INTERVIEWER_ROLE)]
     speakers = _SpanSpeakers(corpus)
-    hits = _hits(corpus, spans, unit, context, with_interviewer, speakers)
     scope = [f for f in _scope_filters(node) if not _has_coder(f)]
     coverage = _coverage(corpus, ev, spans, scope, coverage_by, query, speakers)
     counted = {s for c in coverage for s in c.informants}
-    for h in hits:
-        h.informants = [s for s in h.informants if s in counted]
+    hits = _hits(corpus, spans, unit, context, with_interviewer, speakers, counted)
     return QueryResult(query, unit, hits, coverage, coverage_by, with_interviewer,
                        ev.warnings)
 
@@ -870,25 +892,88 @@ class _SpanSpeakers:
 
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
-        self._known: dict[tuple[int, int, int], tuple[TurnRow, ...]] = {}
+        self._by_coding = corpus.coding_informants()  # kept with the corpus
+        self._known: dict[tuple[int, int, int], tuple[TurnRow, ...]] = {}  # this query's
 
     def turns(self, span: Span) -> tuple[TurnRow, ...]:
+        if span.coding is not None:
+            found = self._by_coding.get(span.coding)
+            if found is None:
+                found = self._by_coding[span.coding] = self._find(span)
+            return found
         key = (span.doc, span.start, span.end)
         found = self._known.get(key)
         if found is None:
-            found = self._known[key] = tuple(
-                t for t in self.corpus.turns_overlapping(span)
-                if t.speaker and t.role != INTERVIEWER_ROLE)
+            found = self._known[key] = self._find(span)
         return found
+
+    def _find(self, span: Span) -> tuple[TurnRow, ...]:
+        return tuple(t for t in self.corpus.turns_overlapping(span)
+                     if t.speaker and t.role != INTERVIEWER_ROLE)
 
     def informants(self, spans: Iterable[Span]) -> list[str]:
         return sorted({t.speaker for s in spans for t in self.turns(s)
                        if t.speaker is not None})
 
 
+class Hits(Sequence[Hit]):
+    """The hits of a query in document order, each built when it is first read.
+
+    Grouping and ordering are done up front (so ``len`` and the order are known at
+    once); a hit's text, line, context and codings are worked out on first access,
+    so a screen that shows the first hundred of twelve thousand pays for a hundred.
+    Reads like a list (index, slice, iterate, compare with a list).
+    """
+
+    def __init__(self, keys: list[Any], build: Callable[[Any], Hit]) -> None:
+        self._keys = keys
+        self._build = build
+        self._built: list[Hit | None] = [None] * len(keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def _get(self, i: int) -> Hit:
+        hit = self._built[i]
+        if hit is None:
+            hit = self._built[i] = self._build(self._keys[i])
+        return hit
+
+    @overload
+    def __getitem__(self, index: int) -> Hit: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Hit]: ...
+
+    def __getitem__(self, index: int | slice) -> Hit | list[Hit]:
+        if isinstance(index, slice):
+            return [self._get(i) for i in range(*index.indices(len(self._keys)))]
+        if index < 0:
+            index += len(self._keys)
+        if not 0 <= index < len(self._keys):
+            raise IndexError("hit index out of range")
+        return self._get(index)
+
+    def __iter__(self) -> Iterator[Hit]:
+        return (self._get(i) for i in range(len(self._keys)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other,
+                                                                          strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Hits({len(self)} hits)"
+
+
 def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
-          with_interviewer: bool = False,
-          speakers: _SpanSpeakers | None = None) -> list[Hit]:
+          with_interviewer: bool = False, speakers: _SpanSpeakers | None = None,
+          counted: set[str] | None = None) -> Hits:
+    """Hits grouped by unit; ``counted``: the informants the coverage counts (a hit's
+    ``informants`` are those of its spans among them; all of them when None)."""
     speakers = speakers or _SpanSpeakers(corpus)
     groups: dict[Any, list[Span]] = defaultdict(list)
     for s in spans:
@@ -902,28 +987,34 @@ def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
                 groups[(s.doc, t.id)].append(s)
         else:
             groups[(s.doc,)].append(s)
-    corpus.load_texts(key[0] for key in groups)
-    coding_by_id = corpus.coding_by_id
-    hits = []
-    for key, members in groups.items():
-        doc = key[0]
-        text = corpus.text(doc)
+
+    def bounds(key: Any) -> tuple[int, int]:
         if unit == "excerpt":
-            start, end = members[0].start, members[0].end
-        elif unit == "turn":
+            return key[1], key[2]
+        if unit == "turn":
             turn = corpus.turn_by_id.get(key[1])
-            start, end = (turn.start, turn.end) if turn else (members[0].start, members[0].end)
-        else:
-            start, end = 0, len(text)
+            members = groups[key]
+            return (turn.start, turn.end) if turn else (members[0].start, members[0].end)
+        return 0, len(corpus.text(key[0]))
+
+    corpus.load_texts(key[0] for key in groups)  # hits are built later, maybe store closed
+    rank = corpus.document_rank()
+    ordered = sorted(groups, key=lambda k: (rank[k[0]], *bounds(k)))
+
+    def build(key: Any) -> Hit:
+        doc, members = key[0], groups[key]
+        text = corpus.text(doc)
+        start, end = bounds(key)
         turn = corpus.turn_at(doc, start)
-        codings = [coding_by_id[m.coding] for m in members if m.coding is not None]
+        codings = [corpus.coding_by_id[m.coding] for m in members if m.coding is not None]
         before = after = ""
         if context and turn is not None:
             siblings = corpus.turns[doc]
             i = max(bisect.bisect_right(corpus._turn_starts[doc], start) - 1, 0)
             before = "\n".join(text[t.start:t.end] for t in siblings[max(0, i - context):i])
             after = "\n".join(text[t.start:t.end] for t in siblings[i + 1:i + 1 + context])
-        hits.append(Hit(
+        informants = speakers.informants(members)
+        return Hit(
             document=corpus.docs[doc]["name"], start=start, end=end,
             text=text[start:end] if unit != "document" else "", turn=turn.idx if turn else None,
             line=corpus.line_of(doc, start), time=turn.time if turn else None,
@@ -931,9 +1022,11 @@ def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
             role=turn.role if turn and unit != "document" else None,
             codes=sorted({k.code for k in codings}), coders=sorted({k.coder for k in codings}),
             coding_ids=sorted({k.id for k in codings}), context_before=before,
-            context_after=after, informants=speakers.informants(members)))
-    hits.sort(key=lambda h: (h.document.casefold(), h.start, h.end))
-    return hits
+            context_after=after,
+            informants=informants if counted is None else [
+                s for s in informants if s in counted])
+
+    return Hits(ordered, build)
 
 
 def _informants(corpus: Corpus, spans: Iterable[Span]) -> list[str]:
