@@ -266,9 +266,20 @@ class Corpus:
                 if (self.turn_at(k.doc, k.start) or _NO_TURN).role == INTERVIEWER_ROLE}
         return found
 
-    def coding_informants(self) -> dict[int, tuple[TurnRow, ...]]:
-        """Coding id -> the informants' turns it touches, filled as queries need them."""
-        found: dict[int, tuple[TurnRow, ...]] = self._lazy.setdefault("coding_informants", {})
+    def coding_informants(self) -> dict[int, tuple[tuple[int, str], ...]]:
+        """Coding id -> the (document, informant) pairs whose turns it touches, filled as
+        queries need them."""
+        found: dict[int, tuple[tuple[int, str], ...]] = self._lazy.setdefault(
+            "coding_informants", {})
+        return found
+
+    def informant_groups(self, by: str) -> dict[tuple[int, str], str]:
+        """(document, informant) -> the coverage group (role or attribute value) by ``by``."""
+        cache: dict[str, dict[tuple[int, str], str]] = self._lazy.setdefault("groups", {})
+        found = cache.get(by)
+        if found is None:
+            found = cache[by] = {pair: _group_value(self, pair[1], turns[0], by)
+                                 for pair, turns in self.informant_turns().items()}
         return found
 
     def vocabulary(self) -> dict[str, list[int]]:
@@ -887,15 +898,16 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
 
 
 class _SpanSpeakers:
-    """The informants (non-interviewer speakers) whose turns a span touches, worked out
-    once per distinct stretch of text and shared by the hits and the coverage."""
+    """The informants (non-interviewer speakers) whose turns a span touches, as
+    (document, speaker) pairs: worked out once per coding (kept with the corpus) or
+    per stretch of text (for this query), shared by the hits and the coverage."""
 
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
-        self._by_coding = corpus.coding_informants()  # kept with the corpus
-        self._known: dict[tuple[int, int, int], tuple[TurnRow, ...]] = {}  # this query's
+        self._by_coding = corpus.coding_informants()
+        self._known: dict[tuple[int, int, int], tuple[tuple[int, str], ...]] = {}
 
-    def turns(self, span: Span) -> tuple[TurnRow, ...]:
+    def pairs(self, span: Span) -> tuple[tuple[int, str], ...]:
         if span.coding is not None:
             found = self._by_coding.get(span.coding)
             if found is None:
@@ -907,13 +919,13 @@ class _SpanSpeakers:
             found = self._known[key] = self._find(span)
         return found
 
-    def _find(self, span: Span) -> tuple[TurnRow, ...]:
-        return tuple(t for t in self.corpus.turns_overlapping(span)
-                     if t.speaker and t.role != INTERVIEWER_ROLE)
+    def _find(self, span: Span) -> tuple[tuple[int, str], ...]:
+        return tuple(dict.fromkeys((t.doc, t.speaker)
+                                   for t in self.corpus.turns_overlapping(span)
+                                   if t.speaker and t.role != INTERVIEWER_ROLE))
 
     def informants(self, spans: Iterable[Span]) -> list[str]:
-        return sorted({t.speaker for s in spans for t in self.turns(s)
-                       if t.speaker is not None})
+        return sorted({speaker for s in spans for _doc, speaker in self.pairs(s)})
 
 
 class Hits(Sequence[Hit]):
@@ -999,7 +1011,10 @@ def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
 
     corpus.load_texts(key[0] for key in groups)  # hits are built later, maybe store closed
     rank = corpus.document_rank()
-    ordered = sorted(groups, key=lambda k: (rank[k[0]], *bounds(k)))
+    if unit == "excerpt":  # the key is (document, start, end)
+        ordered = sorted(groups, key=lambda k: (rank[k[0]], k[1], k[2]))
+    else:
+        ordered = sorted(groups, key=lambda k: (rank[k[0]], *bounds(k)))
 
     def build(key: Any) -> Hit:
         doc, members = key[0], groups[key]
@@ -1052,17 +1067,18 @@ def _coverage(corpus: Corpus, ev: _Eval, spans: list[Span],
                          "use role or an attribute name")
     speakers = speakers or _SpanSpeakers(corpus)
     accept = [ev.accepts(f) for f in scope]
-    group: dict[tuple[int, str], str] = {}  # (document, informant) -> group value
+    group = corpus.informant_groups(by)
     in_scope: dict[str, set[str]] = defaultdict(set)
-    for (doc, speaker), turns in corpus.informant_turns().items():
-        value = group[(doc, speaker)] = _group_value(corpus, speaker, turns[0], by)
-        if any(all(a(Span(t.doc, t.start, t.end)) for a in accept) for t in turns):
-            in_scope[value].add(speaker)
-    covered: dict[str, set[str]] = defaultdict(set)
+    for pair, turns in corpus.informant_turns().items():
+        if not accept or any(all(a(Span(t.doc, t.start, t.end)) for a in accept)
+                             for t in turns):
+            in_scope[group[pair]].add(pair[1])
+    touched: set[tuple[int, str]] = set()
     for s in spans:
-        for t in speakers.turns(s):
-            assert t.speaker is not None
-            covered[group[(t.doc, t.speaker)]].add(t.speaker)
+        touched.update(speakers.pairs(s))
+    covered: dict[str, set[str]] = defaultdict(set)
+    for pair in touched:
+        covered[group[pair]].add(pair[1])
     out = []
     for name in sorted(in_scope, key=str.casefold):  # of those in scope only: k <= n
         out.append(Coverage(name, sorted(covered.get(name, set()) & in_scope[name]),
