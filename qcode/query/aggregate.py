@@ -7,7 +7,9 @@ the ``own`` columns count the code alone.
 
 from __future__ import annotations
 
+import bisect
 import re
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from qcode.query.engine import (
 from qcode.store import Store
 
 _WORD = re.compile(r"\w+(?:[-’'.]\w+)*")
+_WORD_CHAR = re.compile(r"\w")
 MEASURES = ("codings", "informants", "documents", "turns")
 
 
@@ -67,6 +70,34 @@ def _speakers(corpus: Corpus, k: CodingRow) -> frozenset[str]:
     return found
 
 
+def _word_bounds(corpus: Corpus, doc: int) -> tuple[array[int], array[int]]:
+    """Starts and ends of a document's words (``_WORD`` over the whole text), kept with the
+    corpus."""
+    cache: dict[int, tuple[array[int], array[int]]] = corpus._lazy.setdefault("words", {})
+    found = cache.get(doc)
+    if found is None:
+        starts, ends = array("l"), array("l")
+        for m in _WORD.finditer(corpus.text(doc)):
+            starts.append(m.start())
+            ends.append(m.end())
+        found = cache[doc] = (starts, ends)
+    return found
+
+
+def _words_between(corpus: Corpus, doc: int, s: int, e: int) -> int:
+    """``len(_WORD.findall(text, s, e))`` without scanning: every word of the whole text
+    that has a word character in [s, e) is one match there (a word cut at ``s`` or ``e``
+    leaves one piece, as the pattern is runs of word characters joined by single marks)."""
+    starts, ends = _word_bounds(corpus, doc)
+    first = bisect.bisect_left(starts, s)
+    count = bisect.bisect_left(starts, e) - first
+    if first > 0 and ends[first - 1] > s:  # a word begun before s reaches into the range
+        text = corpus.text(doc)
+        if _WORD_CHAR.search(text, s, min(ends[first - 1], e)):
+            count += 1
+    return count
+
+
 def _words_in_union(corpus: Corpus, codings: Sequence[CodingRow]) -> int:
     by_doc: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for k in codings:
@@ -80,8 +111,7 @@ def _words_in_union(corpus: Corpus, codings: Sequence[CodingRow]) -> int:
                 merged[-1][1] = max(merged[-1][1], e)
             else:
                 merged.append([s, e])
-        text = corpus.text(doc)
-        total += sum(len(_WORD.findall(text, s, e)) for s, e in merged)
+        total += sum(_words_between(corpus, doc, s, e) for s, e in merged)
     return total
 
 

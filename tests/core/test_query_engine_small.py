@@ -500,3 +500,31 @@ def test_fuzzy_search_of_one_word_matches_a_scan_of_every_word(small: Store) -> 
                for h in q(small, f"~{word}:{threshold}").hits}
         assert got == expected, word
         assert expected, word
+
+
+def test_words_counted_from_word_bounds_match_the_pattern_on_the_slice() -> None:
+    """The frequency table's word count by binary search equals scanning each span."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from qcode.query import aggregate
+
+    class Texts:
+        def __init__(self, text: str) -> None:
+            self._text, self._lazy = text, {}
+
+        def text(self, doc: int) -> str:
+            return self._text
+
+    alphabet = st.sampled_from(list("abø1 -’'.\n«»_"))
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet, max_size=40), st.data())
+    def check(text: str, data: st.DataObject) -> None:
+        corpus = Texts(text)
+        s = data.draw(st.integers(0, len(text)))
+        e = data.draw(st.integers(s, len(text)))
+        expected = len(aggregate._WORD.findall(text, s, e))
+        assert aggregate._words_between(corpus, 1, s, e) == expected  # type: ignore[arg-type]
+
+    check()
