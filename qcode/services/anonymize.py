@@ -379,10 +379,12 @@ def _findings(store: Store, documents: dict[int, str], confidence: str | None = 
 
 def leak_counts(store: Store, document_ids: Sequence[int] | None = None, *,
                 on_count: Callable[[int, int], object] | None = None,
-                cancel: threading.Event | None = None) -> dict[int, int]:
+                cancel: threading.Event | None = None,
+                compute: bool = True) -> dict[int, int]:
     """High-confidence findings per document version (id -> count), all current ones
     by default: stored counts where the stored check is current (first, and cheap), the
-    others checked now and stored. ``on_count(id, high)`` hears each as it is known."""
+    others checked now and stored (left out with ``compute=False``). ``on_count(id,
+    high)`` hears each as it is known."""
     if document_ids is None:
         document_ids = [d.id for d in store.documents()]
     ids = list(dict.fromkeys(document_ids))
@@ -396,7 +398,7 @@ def leak_counts(store: Store, document_ids: Sequence[int] | None = None, *,
             if on_count is not None:
                 on_count(i, check.high)
     for i in ids:
-        if i in counts:
+        if i in counts or not compute:
             continue
         if cancel is not None and cancel.is_set():
             break

@@ -292,6 +292,7 @@ def test_leak_counts_reads_stored_counts_and_checks_the_rest(
     stop = threading.Event()
     stop.set()  # cancelled: the stored counts only, nothing checked
     assert services.leak_counts(project, cancel=stop) == {v4.id: expected[v4.id]}
+    assert services.leak_counts(project, compute=False) == {v4.id: expected[v4.id]}
     assert calls == []
     heard.clear()
     assert services.leak_counts(project, [v9.id, v4.id], on_count=heard.__setitem__) == expected
