@@ -169,7 +169,8 @@ def _extend_heads(text: str, findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _same_name_elsewhere(text: str, findings: Sequence[Finding],
-                         protected: Sequence[tuple[int, int]]) -> list[Finding]:
+                         protected_of: Callable[[], Sequence[tuple[int, int]]]
+                         ) -> list[Finding]:
     """Other occurrences of words found as names with medium or high confidence."""
     from qcode.nlp.leaks import NAME_KINDS, WORD, Finding
 
@@ -183,6 +184,7 @@ def _same_name_elsewhere(text: str, findings: Sequence[Finding],
                     words.setdefault(w, f)
     if not words:
         return []
+    protected = protected_of()
     covered = [(f.start, f.end) for f in findings]
     out = []
     pattern = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, sorted(words, key=len,
@@ -218,9 +220,16 @@ def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
     trusted, doubtful = _sort_entities(text, entities, starts)
     base = find_leaks(text, entities=trusted, sentence_starts=starts, names=names,
                       speakers=speakers)
-    protected = protected_spans(text, speakers)
-    extra = [f for f in [*_model_hints(text, tokens, starts), *doubtful]
-             if not any(a <= f.start and f.end <= b for a, b in protected)]
+    found_protected: list[list[tuple[int, int]]] = []
+
+    def protected() -> list[tuple[int, int]]:  # find_leaks had them too: only when needed
+        if not found_protected:
+            found_protected.append(protected_spans(text, speakers))
+        return found_protected[0]
+
+    hints = [*_model_hints(text, tokens, starts), *doubtful]
+    extra = [f for f in hints
+             if not any(a <= f.start and f.end <= b for a, b in protected())] if hints else []
     if not allow_list:
         allowed = _allowed_spans(text)
         extra += [f for f in find_entities(text, entities)
