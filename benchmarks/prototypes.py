@@ -16,8 +16,6 @@ can be measured on the same project, in the same run, before anyone edits
 - ``codings-no-substr``: ``Store.codings`` reads each document's text once and slices
   it, instead of ``substr(d.text, ...)`` per coding (SQLite re-reads the whole text
   for every row).
-- ``xlsx-styles``: the XLSX writer copies one prepared cell style instead of building
-  ``Alignment``/``Font`` objects per cell (openpyxl deduplicates them by hashing).
 - ``import-batched``: one transaction per ``import_paths`` call (each file a
   savepoint, still all-or-nothing) and the FTS rows inserted from Python slices.
 """
@@ -418,40 +416,6 @@ def _char_masks(regions: list[tuple[int, int]], per_coder: list[list[tuple[int, 
                 i += 1
         mask ^= bit
         prev = pos
-
-
-# -- xlsx-styles -------------------------------------------------------------------------------
-
-
-@patch("xlsx-styles")
-def _xlsx_styles(verify: bool) -> None:
-    from copy import copy
-
-    from openpyxl.styles import Alignment, Font
-
-    from qcode.export import report
-
-    templates: dict[tuple[int, bool, bool], Any] = {}
-
-    def _xl_set(ws: Any, row: int, column: int, value: Any, *, bold: bool = False,
-                wrap: bool = False) -> None:
-        cell = ws.cell(row=row, column=column)
-        if isinstance(value, str):
-            cell.value = report._XML_BAD.sub("", value)
-            cell.data_type = "s"
-        else:
-            cell.value = value
-        key = (id(ws.parent), bold, wrap)
-        style = templates.get(key)
-        if style is None:  # style the first cell of its kind the slow way, copy it after
-            if bold:
-                cell.font = Font(bold=True)
-            cell.alignment = Alignment(wrap_text=wrap, vertical="top")
-            templates[key] = copy(cell._style)
-        else:
-            cell._style = copy(style)
-
-    report._xl_set = _xl_set
 
 
 # -- import-batched ----------------------------------------------------------------------------

@@ -82,13 +82,14 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     coder, long_name, repeat = manifest["coders"][0], manifest["long_document"], args["repeat"]
     from qcode import services
 
-    # work on a copy: the journey adds codings to the project
+    # work on a copy: the journey adds codings to the project (and a newer qcode would
+    # migrate the cached file if it were opened as a project)
+    from qcode.store.db import copy_database
+
     tmp = Path(tempfile.mkdtemp(prefix="qcode-bench-tui-"))
-    source = services.open_project(Path(manifest["project"]))
-    try:
-        project = str(services.backup_project(source, tmp / "tui.qcode"))
-    finally:
-        source.close()
+    project = str(tmp / "tui.qcode")
+    copy_database(Path(manifest["project"]), Path(project))
+    services.open_project(Path(project)).close()  # migrated before anything is measured
 
     first = Op("app start to first screen (in-process)")
     settled = Op("... until its background counts are done (leak check of every document)")

@@ -220,7 +220,7 @@ def _shorten(text: str, max_words: int) -> str:
 
 def format_quote(text: str, *, max_words: int = DEFAULT_MAX_WORDS, full: bool = False) -> str:
     """An excerpt as a Norwegian quote: «…», inner «» as ‹›, long text cut with (...)."""
-    body = " ".join(text.split()).translate({ord("«"): "‹", ord("»"): "›"})
+    body = " ".join(text.split()).replace("«", "‹").replace("»", "›")
     if not body:
         return ""
     if not full and len(body.split()) > max(max_words, 1):
@@ -559,33 +559,54 @@ def _stable_zip(data: bytes, when: datetime) -> bytes:
     return out.getvalue()
 
 
-def _xl_set(ws: Any, row: int, column: int, value: Any, *, bold: bool = False,
-            wrap: bool = False) -> None:
-    from openpyxl.styles import Alignment, Font
+class _XlStyles:
+    """The cell styles of one workbook: each kind is built once, then its style array is
+    copied to every cell of that kind (openpyxl would otherwise hash new ``Font`` and
+    ``Alignment`` objects for every cell to find them in the workbook's style tables)."""
 
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[bool, bool], Any] = {}
+
+    def apply(self, cell: Any, *, bold: bool, wrap: bool) -> None:
+        """Bold or not, wrapped or not, aligned to the top."""
+        from copy import copy
+
+        array = self._arrays.get((bold, wrap))
+        if array is not None:
+            cell._style = copy(array)
+            return
+        from openpyxl.styles import Alignment, Font
+
+        if bold:
+            cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=wrap, vertical="top")
+        self._arrays[bold, wrap] = copy(cell._style)
+
+
+def _xl_set(ws: Any, styles: _XlStyles, row: int, column: int, value: Any, *,
+            bold: bool = False, wrap: bool = False) -> None:
     cell = ws.cell(row=row, column=column)
+    styles.apply(cell, bold=bold, wrap=wrap)  # first: a value may set a number format
     if isinstance(value, str):
         cell.value = _XML_BAD.sub("", value)
         cell.data_type = "s"  # text starting with "=" stays text, not a formula
     else:
         cell.value = value
-    if bold:
-        cell.font = Font(bold=True)
-    cell.alignment = Alignment(wrap_text=wrap, vertical="top")
 
 
-def _xl_table(ws: Any, header: Sequence[str], rows: Iterable[Sequence[Any]],
-              widths: Sequence[float], wrap: Sequence[bool] | None = None) -> None:
+def _xl_table(ws: Any, styles: _XlStyles, header: Sequence[str],
+              rows: Iterable[Sequence[Any]], widths: Sequence[float],
+              wrap: Sequence[bool] | None = None) -> None:
     """A header row (bold, frozen, with a filter) and rows, with column widths."""
     from openpyxl.utils import get_column_letter
 
     for c, title in enumerate(header, start=1):
-        _xl_set(ws, 1, c, title, bold=True, wrap=True)
+        _xl_set(ws, styles, 1, c, title, bold=True, wrap=True)
     count = 1
     for r, values in enumerate(rows, start=2):
         count = r
         for c, value in enumerate(values, start=1):
-            _xl_set(ws, r, c, value, wrap=bool(wrap and wrap[c - 1]))
+            _xl_set(ws, styles, r, c, value, wrap=bool(wrap and wrap[c - 1]))
     for c, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = width
     ws.freeze_panes = "A2"
@@ -610,39 +631,40 @@ def _workbook(title: str, created_at: str, creator: str) -> Any:
 def _workbook_bytes(wb: Any, created_at: str) -> bytes:
     from openpyxl.writer.excel import ExcelWriter
 
-    buffer = io.BytesIO()
-    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    buffer = io.BytesIO()  # stored, not compressed: _stable_zip compresses the members
+    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True)
     ExcelWriter(wb, archive).save()  # unlike Workbook.save, keeps properties.modified
     return _stable_zip(buffer.getvalue(), _timestamp(created_at))
 
 
-def _xlsx_overview(ws: Any, data: ReportData, labels: ReportLabels) -> None:
+def _xlsx_overview(ws: Any, styles: _XlStyles, data: ReportData,
+                   labels: ReportLabels) -> None:
     from openpyxl.styles import Font
 
-    _xl_set(ws, 1, 1, data.title)
+    _xl_set(ws, styles, 1, 1, data.title)
     ws.cell(row=1, column=1).font = Font(bold=True, size=14)
     r = 2
     for key, value in _meta(data, labels):
-        _xl_set(ws, r, 1, key, bold=True)
-        _xl_set(ws, r, 2, value, wrap=True)
+        _xl_set(ws, styles, r, 1, key, bold=True)
+        _xl_set(ws, styles, r, 2, value, wrap=True)
         r += 1
     if not data.full_text:
-        _xl_set(ws, r, 1, labels.shortened)
+        _xl_set(ws, styles, r, 1, labels.shortened)
         r += 1
     r += 1
     header = (labels.code, labels.name, labels.hits, labels.coverage)
     for c, title in enumerate(header, start=1):
-        _xl_set(ws, r, c, title, bold=True)
+        _xl_set(ws, styles, r, c, title, bold=True)
     for section in data.sections:
         r += 1
         cells = (section.path, section.name, len(section.hits),
                  coverage_line(section.coverage, data.language))
         for c, cell in enumerate(cells, start=1):
-            _xl_set(ws, r, c, cell, wrap=c in (2, 4))
+            _xl_set(ws, styles, r, c, cell, wrap=c in (2, 4))
     if data.ungrouped:
         r += 1
         for c, cell in enumerate((labels.ungrouped, "", len(data.ungrouped), ""), start=1):
-            _xl_set(ws, r, c, cell)
+            _xl_set(ws, styles, r, c, cell)
     for letter, width in zip("ABCD", (34, 40, 8, 60), strict=True):
         ws.column_dimensions[letter].width = width
 
@@ -656,6 +678,7 @@ def report_xlsx(data: ReportData, layout: str = "per-code") -> bytes:
     labels = report_labels(data.language)
     wb = _workbook(data.title, data.created_at, ", ".join(data.coders) or "qcode")
     ws = wb.active
+    styles = _XlStyles()
     taken: set[str] = set()
     if layout == "one-table":
         ws.title = sheet_name(labels.hits, taken)
@@ -670,19 +693,20 @@ def report_xlsx(data: ReportData, layout: str = "per-code") -> bytes:
             rows += [[*padded, section.code, *_flat_hit(data, hit)] for hit in section.hits]
         rows += [[*([""] * depth), "", *_flat_hit(data, hit)] for hit in data.ungrouped]
         widths = [18.0] * depth + [18, 22, 10, 16, 6, 7, 10, 16, 80]
-        _xl_table(ws, header, rows, widths, [False] * (len(header) - 1) + [True])
+        _xl_table(ws, styles, header, rows, widths, [False] * (len(header) - 1) + [True])
         return _workbook_bytes(wb, data.created_at)
     ws.title = sheet_name(labels.overview, taken)
-    _xlsx_overview(ws, data, labels)
+    _xlsx_overview(ws, styles, data, labels)
     header = [labels.quote, labels.informant, labels.role, labels.source, labels.coders]
     widths = [80.0, 12, 16, 36, 16]
     wrap = [True, False, False, True, False]
     for section in data.sections:
         sheet = wb.create_sheet(sheet_name(section.code, taken))
-        _xl_table(sheet, header, _xlsx_quote_rows(data, section.hits), widths, wrap)
+        _xl_table(sheet, styles, header, _xlsx_quote_rows(data, section.hits), widths, wrap)
     if data.ungrouped:
         sheet = wb.create_sheet(sheet_name(labels.ungrouped, taken))
-        _xl_table(sheet, header, _xlsx_quote_rows(data, data.ungrouped), widths, wrap)
+        _xl_table(sheet, styles, header, _xlsx_quote_rows(data, data.ungrouped), widths,
+                  wrap)
     return _workbook_bytes(wb, data.created_at)
 
 
@@ -718,11 +742,65 @@ def _docx_quotes(document: Any, data: ReportData, hits: Sequence[Hit],
         cell.width = width
         _fill(cell, title, bold=True)
         _shade(cell, "D9D9D9")
-    for hit in hits:
-        cells = table.add_row().cells
-        for cell, text, width in zip(cells, _quote_cells(data, hit), widths, strict=True):
-            cell.width = width
-            _fill(cell, _docx_text(text))
+    _docx_add_rows(table, widths, [_quote_cells(data, hit) for hit in hits])
+
+
+_DOCX_MARK = "qcode-cell-{}"
+
+
+def _docx_row_template(table: Any, widths: Sequence[Any]) -> list[str]:
+    """A body row as python-docx makes it (``add_row``, then ``_fill`` each cell), as XML
+    text split where each cell's run content goes: n + 1 pieces for n cells."""
+    from lxml import etree  # type: ignore[import-untyped]  # python-docx depends on it
+
+    cells = table.add_row().cells
+    for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+        cell.width = width
+        _fill(cell, _DOCX_MARK.format(i))
+    tr = cells[0]._tc.getparent()
+    table._tbl.remove(tr)
+    xml = etree.tostring(tr, encoding="unicode")
+    xml = re.sub(r" xmlns:\w+=\"[^\"]*\"", "", xml, count=0)  # declared on the wrapper
+    pieces = []
+    for i in range(len(widths)):
+        before, _, xml = xml.partition(f"<w:t>{_DOCX_MARK.format(i)}</w:t>")
+        pieces.append(before)
+    return [*pieces, xml]
+
+
+def _docx_run_content(text: str) -> str:
+    """What python-docx puts in a run for ``text``: ``w:t`` pieces (``xml:space`` kept
+    where the piece has outer white space), ``w:tab`` for tabs, ``w:br`` for line ends."""
+    out = []
+    for piece in re.split(r"([\t\r\n])", text):
+        if piece == "\t":
+            out.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            out.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            out.append(f"<w:t{space}>{html.escape(piece, quote=False)}</w:t>")
+    return "".join(out)
+
+
+def _docx_add_rows(table: Any, widths: Sequence[Any], rows: Sequence[Sequence[str]]) -> None:
+    """Append body rows to a quote table: the rows' XML is written from one template row
+    and parsed at once (python-docx builds each element through Python: slow for
+    thousands of rows), with the same elements and attributes as ``add_row`` + ``_fill``."""
+    from docx.oxml.ns import nsdecls
+    from docx.oxml.parser import parse_xml
+
+    pieces = _docx_row_template(table, widths)
+    parts = [f"<w:tbl {nsdecls('w')}>"]
+    for cells in rows:
+        parts.append(pieces[0])
+        for text, after in zip(cells, pieces[1:], strict=True):
+            parts.append(_docx_run_content(_docx_text(text)))
+            parts.append(after)
+    parts.append("</w:tbl>")
+    tbl = table._tbl
+    for tr in list(parse_xml("".join(parts))):
+        tbl.append(tr)
 
 
 def report_document(data: ReportData) -> Any:
@@ -884,7 +962,7 @@ def _table_bytes(table: Table, fmt: str, csv_header: Sequence[str], csv_rows: li
         ws = wb.active
         ws.title = sheet_name(table.title, set())
         widths = [12.0 if i in table.numeric else 34.0 for i in range(len(table.header))]
-        _xl_table(ws, table.header, table.rows, widths)
+        _xl_table(ws, _XlStyles(), table.header, table.rows, widths)
         return _workbook_bytes(wb, "")
     raise InputError(f"unknown format {fmt!r}", f"use one of {', '.join(TABLE_FORMATS)}")
 

@@ -10,6 +10,11 @@ multi-word title the model calls a product, event or work (``Guitar Hero``)
 are not hints. A name found with medium or high confidence makes its other
 occurrences in the same text findings too.
 
+The findings of each document version are kept in the project (made at import or at
+first use) together with a fingerprint of everything the check read; exports and the
+TUI's leak counts read them, and a check whose fingerprint no longer matches (new rules
+or word lists, a new annotation) runs again. Checks with a list of names are never kept.
+
 Applying replaces chosen findings with consistent placeholders in a new
 version of the document; the key (original -> placeholder) goes to a separate
 file outside the project, readable by its owner only, and never into the
@@ -23,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qcode.errors import InputError
+from qcode.errors import InputError, NotFound
+from qcode.models import Document
 from qcode.store import Store
 
 if TYPE_CHECKING:
@@ -162,7 +169,8 @@ def _extend_heads(text: str, findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _same_name_elsewhere(text: str, findings: Sequence[Finding],
-                         protected: Sequence[tuple[int, int]]) -> list[Finding]:
+                         protected_of: Callable[[], Sequence[tuple[int, int]]]
+                         ) -> list[Finding]:
     """Other occurrences of words found as names with medium or high confidence."""
     from qcode.nlp.leaks import NAME_KINDS, WORD, Finding
 
@@ -176,6 +184,7 @@ def _same_name_elsewhere(text: str, findings: Sequence[Finding],
                     words.setdefault(w, f)
     if not words:
         return []
+    protected = protected_of()
     covered = [(f.start, f.end) for f in findings]
     out = []
     pattern = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, sorted(words, key=len,
@@ -211,9 +220,16 @@ def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
     trusted, doubtful = _sort_entities(text, entities, starts)
     base = find_leaks(text, entities=trusted, sentence_starts=starts, names=names,
                       speakers=speakers)
-    protected = protected_spans(text, speakers)
-    extra = [f for f in [*_model_hints(text, tokens, starts), *doubtful]
-             if not any(a <= f.start and f.end <= b for a, b in protected)]
+    found_protected: list[list[tuple[int, int]]] = []
+
+    def protected() -> list[tuple[int, int]]:  # find_leaks had them too: only when needed
+        if not found_protected:
+            found_protected.append(protected_spans(text, speakers))
+        return found_protected[0]
+
+    hints = [*_model_hints(text, tokens, starts), *doubtful]
+    extra = [f for f in hints
+             if not any(a <= f.start and f.end <= b for a, b in protected())] if hints else []
     if not allow_list:
         allowed = _allowed_spans(text)
         extra += [f for f in find_entities(text, entities)
@@ -259,12 +275,24 @@ def check_file(path: Path, *, names: Sequence[str] = ()) -> tuple[str, list[Find
 
 def check_document(store: Store, ref: str, *, names: Sequence[str] = (),
                    annotate: bool = True) -> list[DocumentFinding]:
-    """Check a stored document using its stored annotations (annotating first if needed)."""
+    """Check a stored document using its stored annotations (annotating first if needed).
+
+    Without ``names`` the findings are kept in the project per document version and
+    reused while everything the check reads is unchanged (see ``leak_rules_version``);
+    a list of names (kept outside the project on purpose) is always checked afresh.
+    """
     doc = store.document(ref)
     if annotate and doc.id not in store.annotated():
         from qcode.services.nlp import annotate_documents
 
         annotate_documents(store, [doc.name])
+    if names:
+        return _run_check(store, doc, names)
+    return _findings(store, {doc.id: doc.name}, loaded=doc)[doc.id]
+
+
+def _run_check(store: Store, doc: Document, names: Sequence[str] = ()) -> list[DocumentFinding]:
+    """The check itself: every detector over the text of one document version."""
     entities = [(s, e, label) for _t, s, e, label in store.entities(doc.id)]
     starts = [s for _t, s, _e in store.sentences(doc.id)]
     tokens = [(s, e, str(p)) for arrays in store.turn_tokens(doc.id).values()
@@ -277,36 +305,159 @@ def check_document(store: Store, ref: str, *, names: Sequence[str] = (),
             for f in findings]
 
 
+# -- stored findings ------------------------------------------------------------------
+
+# Bump when the check changes in a way the fingerprint below cannot see.
+LEAK_RULES_VERSION = 1
+# What the check's results depend on besides the document: the detectors' code and the
+# word lists they read (gazetteers, lexicon, the lemma tables behind "a known word").
+_RULE_MODULES = ("qcode.nlp.leaks", "qcode.nlp.matching", "qcode.nlp.lemmatizer",
+                 "qcode.services.anonymize")
+_RULE_DATA = ("names-nb.txt", "places-nb.txt", "lexicon-nb.txt.gz", "lemmas-ordbank.json.gz",
+              "lemmas-treebank.json.gz")
+
+
+@lru_cache(maxsize=1)
+def leak_rules_version() -> str:
+    """A fingerprint of the leak check's rules: its version, code and word lists."""
+    import hashlib
+    import importlib.util
+
+    digest = hashlib.sha256(f"qcode-leak-rules {LEAK_RULES_VERSION}".encode())
+    data = Path(__file__).resolve().parent.parent / "nlp" / "data"
+    files = [(name, getattr(importlib.util.find_spec(name), "origin", None))
+             for name in _RULE_MODULES] + [(name, str(data / name)) for name in _RULE_DATA]
+    for name, origin in files:
+        digest.update(f"\0{name}\0".encode())
+        try:
+            digest.update(Path(str(origin)).read_bytes())
+        except OSError:  # no source to read (a frozen build): the version number decides
+            digest.update(b"-")
+    return digest.hexdigest()[:16]
+
+
+def _inputs(store: Store, document_ids: Sequence[int]) -> dict[int, str]:
+    """The fingerprint of everything the check of each document version reads: the
+    rules, the stored annotation (pipeline, when, how much) and the speaker ids."""
+    import hashlib
+
+    rules = leak_rules_version()
+    stamps = store.annotation_stamps(document_ids)
+    speakers = store.speaker_ids_by_document(document_ids)
+    return {d: hashlib.sha256(json.dumps([rules, stamps.get(d), speakers.get(d, [])],
+                                         ensure_ascii=False).encode()).hexdigest()[:32]
+            for d in document_ids}
+
+
+def _check_and_store(store: Store, document_id: int, inputs: str,
+                     loaded: Document | None = None) -> list[DocumentFinding]:
+    """Run the check on a document version and keep its findings (best effort: a project
+    another program is writing to gets them next time)."""
+    from qcode.errors import ProjectError
+
+    doc = loaded if loaded is not None and loaded.id == document_id else \
+        store.document(document_id)
+    found = _run_check(store, doc)
+    try:
+        with store.transaction():
+            store.save_leak_check(document_id, inputs, [
+                (f.start, f.end, f.text, f.kind, f.confidence, f.detail) for f in found])
+    except ProjectError:
+        pass
+    return found
+
+
+def _findings(store: Store, documents: dict[int, str], confidence: str | None = None, *,
+              loaded: Document | None = None) -> dict[int, list[DocumentFinding]]:
+    """The findings (of one confidence, if given) of document versions (id -> name):
+    stored ones where their check is current, the others checked now and stored."""
+    ids = list(documents)
+    inputs = _inputs(store, ids)
+    stored = store.leak_checks(ids)
+    out: dict[int, list[DocumentFinding]] = {i: [] for i in ids}
+    current = [i for i in ids if i in stored and stored[i].inputs == inputs[i]]
+    for f in store.leak_findings(current, confidence):
+        out[f.document_id].append(DocumentFinding(documents[f.document_id], f.start, f.end,
+                                                  f.text, f.kind, f.confidence, f.detail))
+    for i in ids:
+        if i not in current:
+            out[i] = [f for f in _check_and_store(store, i, inputs[i], loaded)
+                      if confidence is None or f.confidence == confidence]
+    return out
+
+
+def leak_counts(store: Store, document_ids: Sequence[int] | None = None, *,
+                on_count: Callable[[int, int], object] | None = None,
+                cancel: threading.Event | None = None,
+                compute: bool = True) -> dict[int, int]:
+    """High-confidence findings per document version (id -> count), all current ones
+    by default: stored counts where the stored check is current (first, and cheap), the
+    others checked now and stored (left out with ``compute=False``). ``on_count(id,
+    high)`` hears each as it is known."""
+    if document_ids is None:
+        document_ids = [d.id for d in store.documents()]
+    ids = list(dict.fromkeys(document_ids))
+    inputs = _inputs(store, ids)
+    stored = store.leak_checks(ids)
+    counts: dict[int, int] = {}
+    for i in ids:
+        check = stored.get(i)
+        if check is not None and check.inputs == inputs[i]:
+            counts[i] = check.high
+            if on_count is not None:
+                on_count(i, check.high)
+    for i in ids:
+        if i in counts or not compute:
+            continue
+        if cancel is not None and cancel.is_set():
+            break
+        try:
+            found = _check_and_store(store, i, inputs[i])
+        except NotFound:  # removed since the list was made
+            continue
+        counts[i] = sum(1 for f in found if f.confidence == "high")
+        if on_count is not None:
+            on_count(i, counts[i])
+    return counts
+
+
 def leaks_in_spans(store: Store, spans: Sequence[tuple[str, int, int]],
                    names: Sequence[str] = ()) -> list[DocumentFinding]:
     """High-confidence findings inside the given (document, start, end) spans."""
     by_doc: dict[str, list[tuple[int, int]]] = {}
     for name, start, end in spans:
         by_doc.setdefault(name, []).append((start, end))
+    if names:
+        found = {name: [f for f in check_document(store, name, names=names, annotate=False)
+                        if f.confidence == "high"] for name in by_doc}
+    else:
+        current = {d.name: d.id for d in store.documents()}
+        ids = {name: current[name] if name in current else store.document(name).id
+               for name in by_doc}
+        stored = _findings(store, {i: name for name, i in ids.items()}, "high")
+        found = {name: stored[ids[name]] for name in by_doc}
     flagged = []
     for name, ranges in by_doc.items():
-        for f in check_document(store, name, names=names, annotate=False):
-            if f.confidence == "high" and any(f.start < e and f.end > s for s, e in ranges):
+        for f in found[name]:
+            if any(f.start < e and f.end > s for s, e in ranges):
                 flagged.append(f)
     return flagged
 
 
 def record_import_findings(store: Store, document_ids: Sequence[int],
                            actor: str) -> dict[str, int]:
-    """Rule-based check right after import; warns and records counts (never the text)."""
-    from qcode.nlp.leaks import find_leaks
-
+    """The check right after import: stores the findings, warns and records counts
+    (never the text) in the event log."""
     counts: dict[str, int] = {}
+    inputs = _inputs(store, document_ids)
     with store.transaction():
         for doc_id in document_ids:
-            doc = store.document(doc_id)
-            speakers = {t.speaker for t in store.turns(doc.id) if t.speaker}
-            high = [f for f in find_leaks(doc.text, speakers=speakers, use_gazetteer=True)
-                    if f.confidence == "high"]
+            found = _check_and_store(store, doc_id, inputs[doc_id])
+            high = [f for f in found if f.confidence == "high"]
             if high:
-                counts[doc.name] = len(high)
+                counts[high[0].document] = len(high)
                 store.record_event(actor, "anonymize.findings", {
-                    "document_id": doc.id, "high": len(high),
+                    "document_id": doc_id, "high": len(high),
                     "spans": [[f.start, f.end, f.kind] for f in high]})
     return counts
 

@@ -265,8 +265,11 @@ def check_export_for_leaks(store: Store, hits: Sequence[Any]) -> None:
     flagged = leaks_in_spans(store, sorted(spans))
     if flagged:
         first = flagged[0]
+        by_doc: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for f in flagged:
+            by_doc[f.document].append((f.start, f.end))
         excerpts = sum(1 for doc, start, end in spans if any(
-            f.document == doc and f.start < end and f.end > start for f in flagged))
+            s < end and e > start for s, e in by_doc.get(doc, ())))
         which = "1 exported excerpt contains" if excerpts == 1 else \
             f"{excerpts} exported excerpts contain"
         found = "a possible leak" if len(flagged) == 1 else f"{len(flagged)} possible leaks"

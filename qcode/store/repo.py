@@ -29,6 +29,7 @@ from qcode.models import (
 from qcode.store.base import StoreBase
 from qcode.store.coding import CodingRepo
 from qcode.store.db import backup_to, open_database, timestamped_backup, utc_now
+from qcode.store.leaks import LeakRepo
 from qcode.store.nlp import NlpRepo, SuggestionRepo
 from qcode.store.query import QueryRepo
 from qcode.store.teamwork import TeamworkRepo
@@ -71,7 +72,8 @@ def _from_sql(value: Any, kind: str) -> AttributeValue:
     return value  # type: ignore[no-any-return]
 
 
-class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, StoreBase):
+class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, LeakRepo,
+            StoreBase):
     """One open project file."""
 
     # -- documents -------------------------------------------------------------------

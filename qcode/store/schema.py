@@ -329,6 +329,41 @@ def m0004_suggestion_release(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0005_leak_findings")
+def m0005_leak_findings(db: sqlite_utils.Database) -> None:
+    """The leak check's findings per document version, kept until what the check read changes.
+
+    Derived data: ``inputs`` fingerprints everything the check depends on (detector rules
+    and word lists, the stored annotation, the speaker ids); a check whose fingerprint no
+    longer matches is made again. Rows go with their document version.
+    """
+    db.executescript(
+        """
+        CREATE TABLE leak_checks (
+            document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+            inputs TEXT NOT NULL,            -- fingerprint of the check's inputs
+            checked_at TEXT NOT NULL,
+            high INTEGER NOT NULL,
+            medium INTEGER NOT NULL,
+            low INTEGER NOT NULL
+        );
+        CREATE TABLE leak_findings (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL
+                REFERENCES leak_checks(document_id) ON DELETE CASCADE,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            confidence TEXT NOT NULL CHECK (confidence IN ('high', 'medium', 'low')),
+            detail TEXT NOT NULL,
+            CHECK (start >= 0 AND start < "end")
+        );
+        CREATE INDEX leak_findings_document ON leak_findings(document_id, confidence, start);
+        """
+    )
+
+
 #: Tables whose rows the query engine's corpus is built from (qcode.query.engine.corpus_for).
 DATA_VERSION_TABLES = ("documents", "turns", "speakers", "codings", "codes", "attribute_defs",
                        "document_attributes", "speaker_attributes", "nlp_sentences")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import stat
+import threading
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from qcode import services
 from qcode.errors import InputError
+from qcode.services import anonymize
 from qcode.services.coding import SpanRequest
 from qcode.store import Store
 
@@ -146,3 +149,181 @@ def test_apply_refuses_a_key_inside_the_project(project: Store, tmp_path: Path) 
         services.apply_pseudonyms(project, "V4", backups / "key.json")
     with pytest.raises(InputError, match="no such folder"):
         services.apply_pseudonyms(project, "V4", tmp_path / "missing" / "key.json")
+
+
+# -- stored findings ----------------------------------------------------------------------
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every run of the detectors over a whole document."""
+    calls: list[str] = []
+    real = anonymize.find_all_leaks
+
+    def counted(text: str, **kwargs: Any) -> Any:
+        calls.append(text[:20])
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(anonymize, "find_all_leaks", counted)
+    return calls
+
+
+def _leak_report(project: Store) -> int:
+    services.apply_codings(project, [SpanRequest("V4", "samarbeid", quote=(
+        "«Marius Fjellheim, ringt 948 27 316, ikke svar"))], "coder-a")
+    return services.create_report(project, "leak", "samarbeid", actor="coder-a")
+
+
+def test_import_stores_the_findings_of_each_document_version(project: Store) -> None:
+    v4, v9 = project.document("V4"), project.document("V9")
+    checks = project.leak_checks()
+    assert set(checks) == {v4.id, v9.id}
+    fresh = anonymize._run_check(project, v4)
+    high = sum(1 for f in fresh if f.confidence == "high")
+    assert high >= 3 and checks[v4.id].high == high
+    assert checks[v4.id].medium == sum(1 for f in fresh if f.confidence == "medium")
+    assert services.check_document(project, "V4", annotate=False) == fresh
+    assert [(f.start, f.end, f.text, f.kind, f.confidence, f.detail)
+            for f in project.leak_findings([v4.id])] == \
+        [(f.start, f.end, f.text, f.kind, f.confidence, f.detail) for f in fresh]
+    # the event log has the counts and spans, never the text
+    events = [e for e in project.events() if e["kind"] == "anonymize.findings"]
+    assert {e["payload"]["document_id"]: e["payload"]["high"] for e in events} == \
+        {v4.id: high, v9.id: checks[v9.id].high}
+    assert "Fjellheim" not in str(events)
+
+
+def test_export_intersects_stored_findings_without_checking_again(
+        project: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rid = _leak_report(project)
+    calls = _counting(monkeypatch)
+    with pytest.raises(InputError) as stored:
+        services.export_report(project, rid, tmp_path / "r.xlsx")
+    assert calls == []
+    assert stored.value.message.startswith("1 exported excerpt contains ")
+    assert "possible leaks, e.g. " in stored.value.message and "in V4" in stored.value.message
+    assert not (tmp_path / "r.xlsx").exists()
+    # the same refusal, word for word, as a check from scratch gives
+    with project.transaction():
+        project.conn.execute("DELETE FROM leak_checks")
+    with pytest.raises(InputError) as fresh:
+        services.export_report(project, rid, tmp_path / "r.xlsx")
+    assert len(calls) == 1  # only V4 has excerpts in the report: checked again, and stored
+    assert (fresh.value.message, fresh.value.hint) == (stored.value.message, stored.value.hint)
+    assert set(project.leak_checks()) == {project.document("V4").id}
+
+
+def test_stale_findings_are_checked_again_when_their_inputs_change(
+        project: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rid = _leak_report(project)
+    v4 = project.document("V4")
+    calls = _counting(monkeypatch)
+    # stored findings are trusted while their fingerprint holds (that is what makes
+    # exports cheap): hide the high ones and the export passes
+    with project.transaction():
+        project.conn.execute("UPDATE leak_findings SET confidence = 'low' WHERE document_id = ?",
+                             (v4.id,))
+    services.export_report(project, rid, tmp_path / "passes.md")
+    assert calls == []
+    # new rules (or word lists): checked again, and the leak is caught again
+    monkeypatch.setattr(anonymize, "leak_rules_version", lambda: "other-rules")
+    with pytest.raises(InputError, match="possible leaks"):
+        services.export_report(project, rid, tmp_path / "refused.md")
+    assert len(calls) == 1
+    assert services.leak_counts(project, [v4.id]) == {v4.id: project.leak_checks()[v4.id].high}
+    assert len(calls) == 1  # stored under the new fingerprint
+    services.check_document(project, "V9", annotate=False)  # stored under the old one
+    assert len(calls) == 2
+    # a new annotation (entities, tags, sentences) changes what the check reads
+    services.annotate_documents(project, ["V4"])
+    services.check_document(project, "V4", annotate=False)
+    assert len(calls) == 3
+    services.check_document(project, "V4", annotate=False)
+    assert len(calls) == 3
+
+
+def test_the_rules_fingerprint_covers_the_word_lists(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    before = anonymize.leak_rules_version()
+    assert before == anonymize.leak_rules_version() and len(before) == 16
+    anonymize.leak_rules_version.cache_clear()
+    monkeypatch.setattr(anonymize, "_RULE_DATA", (*anonymize._RULE_DATA, "no-such-list.txt"))
+    try:
+        assert anonymize.leak_rules_version() != before
+    finally:
+        anonymize.leak_rules_version.cache_clear()
+    monkeypatch.undo()
+    assert anonymize.leak_rules_version() == before
+
+
+def test_a_leak_in_a_new_document_version_is_caught(project: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "v10"
+    folder.mkdir()
+    (folder / "V10.txt").write_text("I: Hvordan går det?\n\nV10: Det går bra med jobben nå.\n",
+                                    encoding="utf-8")
+    services.import_paths(project, [folder], services.import_options(project), actor="tester")
+    first = project.document("V10")
+    assert project.leak_checks([first.id])[first.id].high == 0
+    (folder / "V10.txt").write_text(
+        "I: Hvordan går det?\n\nV10: Det går bra med jobben nå. Ring meg på 948 27 316.\n",
+        encoding="utf-8")
+    services.import_paths(project, [folder], services.import_options(project), actor="tester")
+    second = project.document("V10")
+    assert second.version == 2 and second.id != first.id
+    assert project.leak_checks([second.id])[second.id].high == 1
+    services.apply_codings(project, [SpanRequest("V10", "samarbeid",
+                                                 quote="Ring meg på 948 27 316")], "coder-a")
+    rid = services.create_report(project, "v10", "samarbeid AND document = V10",
+                                 actor="coder-a")
+    with pytest.raises(InputError, match="phone '948 27 316' in V10"):
+        services.export_report(project, rid, tmp_path / "r.md")
+
+
+def test_leak_counts_reads_stored_counts_and_checks_the_rest(
+        project: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    v4, v9 = project.document("V4"), project.document("V9")
+    expected = {d.id: sum(1 for f in anonymize._run_check(project, d) if f.confidence == "high")
+                for d in (v4, v9)}
+    calls = _counting(monkeypatch)
+    heard: dict[int, int] = {}
+    assert services.leak_counts(project, on_count=heard.__setitem__) == expected == heard
+    assert calls == []
+    with project.transaction():
+        project.conn.execute("DELETE FROM leak_checks WHERE document_id = ?", (v9.id,))
+    stop = threading.Event()
+    stop.set()  # cancelled: the stored counts only, nothing checked
+    assert services.leak_counts(project, cancel=stop) == {v4.id: expected[v4.id]}
+    assert services.leak_counts(project, compute=False) == {v4.id: expected[v4.id]}
+    assert calls == []
+    heard.clear()
+    assert services.leak_counts(project, [v9.id, v4.id], on_count=heard.__setitem__) == expected
+    assert list(heard) == [v4.id, v9.id]  # stored first, then the one checked now
+    assert len(calls) == 1 and set(project.leak_checks()) == {v4.id, v9.id}
+
+
+def test_a_name_list_is_checked_afresh_and_never_stored(project: Store,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    v9 = project.document("V9")
+    stored = project.leak_checks()[v9.id]
+    findings = services.check_document(project, "V9", names=["jobben"], annotate=False)
+    assert any(f.kind == "name_list" and f.text == "jobben" for f in findings)
+    assert project.leak_checks()[v9.id] == stored
+    assert not any(f.kind == "name_list" for f in project.leak_findings([v9.id]))
+    assert not any(f.kind == "name_list"
+                   for f in services.check_document(project, "V9", annotate=False))
+    spans = [("V9", 0, len(v9.text))]
+    assert any(f.text == "jobben" for f in services.leaks_in_spans(project, spans, ["jobben"]))
+    assert not any(f.text == "jobben" for f in services.leaks_in_spans(project, spans))
+
+
+def test_a_removed_version_takes_its_findings_along(project: Store, tmp_path: Path) -> None:
+    old = project.document("V9")
+    keys = tmp_path / "nokler"
+    keys.mkdir()
+    services.apply_pseudonyms(project, "V9", keys / "k.json", confidence=("high", "medium"))
+    new = project.document("V9")
+    assert old.id not in project.leak_checks() and not project.leak_findings([old.id])
+    assert project.conn.execute("SELECT count(*) FROM leak_findings WHERE document_id = ?",
+                                (old.id,)).fetchone()[0] == 0
+    services.check_document(project, "V9")
+    assert new.id in project.leak_checks()
+    assert "Fjellheim" not in str(project.leak_findings([new.id]))

@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from qcode.errors import InputError
+from qcode.export import report
 from qcode.export.report import (
     CSV_COLUMNS,
     FORMATS,
@@ -332,6 +335,43 @@ def test_xlsx_one_table(data: ReportData, tmp_path: Path) -> None:
     assert wb["Treff"].freeze_panes == "A2"
 
 
+def test_xlsx_styles_every_cell_of_a_kind_alike(data: ReportData, tmp_path: Path) -> None:
+    """Styles are built once per kind and copied: every cell still reads back with its
+    own font and alignment, and each workbook has its own style table."""
+    from dataclasses import replace
+
+    import openpyxl
+
+    hits = [_hit("d", "JS2", "jobbspesialist", f"Sitat nummer {i}.", codes=["relasjoner"],
+                 line=i, start=i) for i in range(40)]
+    many = replace(data, sections=[replace(data.sections[0], hits=hits)], ungrouped=[])
+    write_frequency(FREQ, tmp_path / "first.xlsx")  # another workbook in the same process
+    wb = openpyxl.load_workbook(write_report(many, tmp_path / "r.xlsx"))
+    sheet = wb["relasjoner"]
+    assert sheet.max_row == 41
+    for row in sheet.iter_rows():
+        for cell in row:
+            header = cell.row == 1
+            assert bool(cell.font.b) is header, cell.coordinate
+            assert cell.alignment.vertical == "top", cell.coordinate
+            wrapped = header or cell.column_letter in ("A", "D")
+            assert bool(cell.alignment.wrap_text) is wrapped, cell.coordinate
+    overview = wb["Oversikt"]
+    assert overview["A1"].font.b and overview["A1"].font.sz == 14
+    assert overview["A2"].font.b and overview["A2"].value == "Spørring"
+    assert not overview["B2"].font.b and overview["B2"].alignment.wrap_text
+    assert overview["B1"].value is None
+    flat = openpyxl.load_workbook(write_report(many, tmp_path / "f.xlsx",
+                                               xlsx_layout="one-table"))["Treff"]
+    for row in flat.iter_rows(min_row=2):
+        assert [bool(c.alignment.wrap_text) for c in row] == [False] * 11 + [True]
+        assert not any(c.font.b for c in row)
+    freq = openpyxl.load_workbook(tmp_path / "first.xlsx").active
+    assert [bool(c.font.b) for c in freq[1]] == [True] * 7
+    assert [bool(c.font.b) for c in freq[2]] == [False] * 7
+    assert all(c.alignment.vertical == "top" for row in freq.iter_rows() for c in row)
+
+
 def test_sheet_names_are_valid_and_unique() -> None:
     taken: set[str] = set()
     bad = "a/b:c*d?[e]\\f" * 4
@@ -394,6 +434,49 @@ def test_docx(data: ReportData, tmp_path: Path) -> None:
     stamp = datetime(2025, 3, 14, 9, 22, 6, tzinfo=UTC)
     assert document.core_properties.created == stamp
     assert document.core_properties.modified == stamp
+
+
+def _rows_one_by_one(table: Any, widths: Sequence[Any], rows: Sequence[Sequence[str]]) -> None:
+    """Body rows as python-docx builds them through its API (the slow way)."""
+    from qcode.export.codebook import _fill
+
+    for texts in rows:
+        for cell, text, width in zip(table.add_row().cells, texts, widths, strict=True):
+            cell.width = width
+            _fill(cell, report._docx_text(text))
+
+
+def test_docx_quote_rows_are_what_python_docx_makes(data: ReportData, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quote table's rows, written as XML at once, are the same XML that python-docx's
+    add_row and add_run make: tabs, line breaks, outer spaces, markup characters."""
+    from dataclasses import replace
+
+    import docx
+
+    odd = ["\tfane først", "linje\nskift og\r\nmer", " mellomrom rundt ", "<b>&amp;</b> & «»",
+           "kontroll\x07tegn", "", "æøå ÆØÅ – “sitat”"]
+    hits = [_hit("intervju\tA", sp, role, text, codes=["relasjoner"], start=i)
+            for i, (text, sp, role) in enumerate(zip(odd, [None, "JS3", " V5 ", "", "a\tb",
+                                                            "JS1", "I"],
+                                                     ["", None, "veileder", "x\ny", "",
+                                                      "jobbspesialist", " "], strict=True))]
+    many = replace(data, sections=[replace(data.sections[0], hits=hits), *data.sections[1:]],
+                   full_text=True)
+    fast = write_report(many, tmp_path / "fast.docx")
+    monkeypatch.setattr(report, "_docx_add_rows", _rows_one_by_one)
+    slow = write_report(many, tmp_path / "slow.docx")
+    with zipfile.ZipFile(fast) as a, zipfile.ZipFile(slow) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            assert a.read(name) == b.read(name), name
+    assert fast.read_bytes() == slow.read_bytes()
+    table = docx.Document(str(fast)).tables[0]
+    assert len(table.rows) == len(odd) + 1
+    texts = [[c.text for c in row.cells] for row in table.rows[1:]]
+    assert texts[0][0] == "«fane først»" and texts[3][0] == "«<b>&amp;</b> & ‹›»"
+    assert texts[1][1:3] == ["JS3", ""] and texts[3][2] == "x\ny"
+    assert texts[4][0] == "«kontrolltegn»" and texts[4][1] == "a\tb"
 
 
 @pytest.mark.parametrize("fmt", ["docx", "xlsx", "html", "md", "csv", "presence"])

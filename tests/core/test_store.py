@@ -249,6 +249,37 @@ def test_released_schema_versions_migrate_keeping_data(fixture: Path, tmp_path: 
     assert list(backup_dir(path).glob("*before-*.qcode"))
 
 
+def test_leak_findings_of_a_migrated_project_are_made_on_first_use(tmp_path: Path) -> None:
+    """0005: an older project has no stored leak checks; the first use makes and keeps
+    them, and they go with their document version."""
+    import shutil
+
+    path = tmp_path / "old.qcode"
+    shutil.copy(FIXTURES / "schema-0001_initial.qcode", path)
+    store = open_store(path)
+    try:
+        assert store.leak_checks() == {}
+        docs = store.documents()
+        counts = services.leak_counts(store)
+        assert set(counts) == {d.id for d in docs}
+        checks = store.leak_checks()
+        assert {i: c.high for i, c in checks.items()} == counts
+        v4 = next(d for d in docs if d.name == "V4")
+        assert counts[v4.id] >= 3
+        assert len(store.leak_findings([v4.id], "high")) == counts[v4.id]
+        assert services.check_project(store) == []
+        with store.transaction():  # what removing a version does (anonymize apply)
+            for table in ("codings", "suggestions", "nlp_tokens", "nlp_sentences",
+                          "nlp_entities", "nlp_documents"):
+                store.conn.execute(f"DELETE FROM {table} WHERE document_id = ?", (v4.id,))
+            store.conn.execute("DELETE FROM turns WHERE document_id = ?", (v4.id,))
+            store.conn.execute("DELETE FROM documents WHERE id = ?", (v4.id,))
+        assert v4.id not in store.leak_checks() and store.leak_findings([v4.id]) == []
+        assert len(store.leak_checks()) == len(docs) - 1
+    finally:
+        store.close()
+
+
 def test_fixture_list_covers_every_released_schema() -> None:
     """Add a fixture (an old demo project) whenever a schema version is released."""
     assert (FIXTURES / "schema-0001_initial.qcode").exists()

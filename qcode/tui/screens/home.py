@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -275,20 +276,23 @@ class HomeScreen(QScreen):
     def _count_worker(self, path: Path, unchecked: list[tuple[str, int]]) -> None:
         cancelled = get_current_worker().cancelled_event
         store = services.open_project(path)
+        names = {doc_id: name for name, doc_id in unchecked}
+
+        def leak_counts(compute: bool) -> None:
+            with suppress(QcodeError):  # a check that cannot run leaves its cells at "…"
+                services.leak_counts(
+                    store, list(names), cancel=cancelled, compute=compute,
+                    on_count=lambda doc_id, high: self.post_message(
+                        LeakCount(names.pop(doc_id), doc_id, high)))
+
         try:
+            leak_counts(compute=False)  # the stored counts: a few rows
             stats = coding_progress(store)
             if cancelled.is_set():
                 return
             self.post_message(ProgressStats(stats))
-            for name, doc_id in unchecked:
-                if cancelled.is_set():
-                    return
-                try:
-                    found = services.check_document(store, name, annotate=False)
-                except QcodeError:
-                    continue
-                high = sum(1 for f in found if f.confidence == "high")
-                self.post_message(LeakCount(name, doc_id, high))
+            if names:  # documents checked for the first time (after an upgrade)
+                leak_counts(compute=True)
         finally:
             store.close()
 
