@@ -78,6 +78,8 @@ def open_zip(raw: bytes, path: str, fmt: str, required: str) -> zipfile.ZipFile:
             try:
                 with zf.open(info) as fh:
                     unsafe = _declares_entities(fh)
+            except RuntimeError as exc:  # zipfile: "... is encrypted, password required"
+                raise _encrypted(path, fmt) from exc
             except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError,
                     EOFError, zlib.error) as exc:
                 raise IngestError(path, f"damaged .{fmt} file (member {info.filename!r})",
@@ -93,6 +95,14 @@ def read_member(zf: zipfile.ZipFile, name: str, path: str, fmt: str) -> bytes:
     """Read one member, turning zip errors into an IngestError."""
     try:
         return zf.read(name)
+    except RuntimeError as exc:  # zipfile: "... is encrypted, password required"
+        raise _encrypted(path, fmt) from exc
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, KeyError) as exc:
         raise IngestError(path, f"damaged .{fmt} file (cannot read {name!r})",
                           f"open it and save it again as .{fmt}") from exc
+
+
+def _encrypted(path: str, fmt: str) -> IngestError:
+    return IngestError(path, f"not readable: the .{fmt} file is encrypted (or its zip "
+                       "header is damaged)", f"open it, remove the password and save it "
+                       f"again as .{fmt}")

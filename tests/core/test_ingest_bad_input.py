@@ -413,6 +413,26 @@ def test_open_zip_reports_damaged_members_as_ingest_errors() -> None:
     assert "\n" not in info.value.one_line()
 
 
+
+def test_open_zip_reports_an_encrypted_member_as_an_ingest_error() -> None:
+    """zipfile raises RuntimeError for a member flagged as encrypted (found by hypothesis
+    flipping one bit of an ODT): a one-line refusal, not a traceback."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("content.xml", b"<office:document-content/>")
+    raw = bytearray(buf.getvalue())
+    for header in (b"PK\x03\x04", b"PK\x01\x02"):  # local header and central directory
+        at = raw.index(header)
+        flags = at + (6 if header == b"PK\x03\x04" else 8)
+        raw[flags] |= 0x01  # the "encrypted" bit
+    with pytest.raises(IngestError) as info:
+        open_zip(bytes(raw), "f.odt", "odt", "content.xml")
+    assert "encrypted" in info.value.message
+    zf = zipfile.ZipFile(io.BytesIO(bytes(raw)))
+    with pytest.raises(IngestError) as info:
+        zipsafe.read_member(zf, "content.xml", "f.odt", "odt")
+    assert "remove the password" in info.value.one_line()
+
 # ---------------------------------------------------------------------------
 # PDF
 # ---------------------------------------------------------------------------
