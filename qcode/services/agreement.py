@@ -171,8 +171,8 @@ def _document_units(store: Store, docs: Sequence[Document], unit: str,
         elif unit == "sentence":
             stored = store.sentences(d.id)
             if stored:
-                role = {t.id: t.role for t in kept}
-                units = [(s, e, role[tid]) for tid, s, e in stored if tid in role]
+                roles = {t.id: t.role for t in kept}
+                units = [(s, e, roles[tid]) for tid, s, e in stored if tid in roles]
             else:
                 units = [(s, e, t.role) for t in kept
                          for s, e in _rule_sentences(texts[d.id], [t])]
@@ -240,8 +240,8 @@ def _family_events(codings: list[_Coding], n_families: int, n_coders: int
                    ) -> list[dict[int, list[int]]]:
     """Per code family, per document position: where each coder's codings start and end.
 
-    An event is one integer, ``position << shift | coder << 1 | is_start``, so that a
-    plain sort puts a document's events in order of position.
+    An event is one integer, ``offset << shift | coder << 1 | is_start``, so that a
+    plain sort puts a document's events in order of offset.
     """
     shift = (2 * n_coders).bit_length()
     out: list[dict[int, list[int]]] = [{} for _ in range(n_families)]
@@ -288,21 +288,32 @@ def _character_masks(regions: _Units, events: dict[int, list[int]], n_coders: in
     return out
 
 
+def _coded(by_mask: Counter[int], coders: Sequence[str]) -> dict[str, int]:
+    """Units (or characters) each coder marked."""
+    return {c: sum(n for mask, n in by_mask.items() if mask >> j & 1)
+            for j, c in enumerate(coders)}
+
+
+def _by_k(by_mask: Counter[int], total: int, m: int) -> list[int]:
+    """Units marked by exactly k of the m coders, k = 0..m."""
+    by_k = [0] * (m + 1)
+    for mask, n in by_mask.items():
+        by_k[mask.bit_count()] += n
+    by_k[0] += total - sum(by_mask.values())
+    return by_k
+
+
 def _binary_row(code: Any, group: str, n_units: int, by_mask: Counter[int],
                 coders: Sequence[str], bootstrap: int) -> AgreementRow:
     """A row from how many units each set of coders marked (``by_mask``, masks > 0)."""
     from qcode import agreement as ag
 
     m = len(coders)
-    coded = {c: sum(n for mask, n in by_mask.items() if mask >> j & 1)
-             for j, c in enumerate(coders)}
+    coded = _coded(by_mask, coders)
     if sum(coded.values()) == 0:
         return AgreementRow(code.id, code.path, group, n_units, coded, math.nan, None, None,
                             None, 1.0, ag.interpret_alpha(math.nan))
-    by_k = [0] * (m + 1)
-    for mask, n in by_mask.items():
-        by_k[mask.bit_count()] += n
-    by_k[0] += n_units - sum(by_mask.values())
+    by_k = _by_k(by_mask, n_units, m)
     alpha = ag.binary_alpha_from_counts(by_k)
     low = high = None
     if bootstrap and not math.isnan(alpha):
@@ -318,22 +329,15 @@ def _character_row(code: Any, group: str, n_chars: int, by_mask: Counter[int],
     """A row with every character as a unit (percent agreement for two coders only)."""
     from qcode import agreement as ag
 
-    m = len(coders)
-    coded = {c: sum(n for mask, n in by_mask.items() if mask >> j & 1)
-             for j, c in enumerate(coders)}
     alpha, kappa, percent = math.nan, None, math.nan
     if n_chars:
-        by_k = [0] * (m + 1)
-        for mask, n in by_mask.items():
-            by_k[mask.bit_count()] += n
-        by_k[0] += n_chars - sum(by_mask.values())
-        alpha = ag.binary_alpha_from_counts(by_k)
-        if m == 2:
+        alpha = ag.binary_alpha_from_counts(_by_k(by_mask, n_chars, len(coders)))
+        if len(coders) == 2:
             table = _two_by_two(by_mask, n_chars)
             kappa = ag.cohen_kappa_from_table(table)
             percent = (table[0][0] + table[1][1]) / n_chars
-    return AgreementRow(code.id, code.path, group, n_chars, coded, alpha, None, None, kappa,
-                        percent, ag.interpret_alpha(alpha))
+    return AgreementRow(code.id, code.path, group, n_chars, _coded(by_mask, coders), alpha,
+                        None, None, kappa, percent, ag.interpret_alpha(alpha))
 
 
 def _two_by_two(by_mask: Counter[int], total: int) -> list[list[int]]:
