@@ -38,9 +38,12 @@ __all__ = [
     "UNITIZED_VARIANTS",
     "AgreementResult",
     "UnitizedAlpha",
+    "binary_alpha_from_counts",
     "bootstrap_alpha",
+    "bootstrap_binary_alpha",
     "brennan_prediger_kappa",
     "cohen_kappa",
+    "cohen_kappa_from_table",
     "fleiss_kappa",
     "interpret_alpha",
     "krippendorff_alpha",
@@ -202,6 +205,35 @@ def cohen_kappa(a: Sequence[Hashable | None], b: Sequence[Hashable | None]) -> f
     second = Counter(y for _, y in pairs)
     p_e = Fraction(sum(count * second[k] for k, count in first.items()), n * n)
     return _chance_corrected(_observed(pairs), p_e)
+
+
+def cohen_kappa_from_table(table: Sequence[Sequence[int]]) -> float:
+    """Cohen's kappa from a square contingency table of unit counts.
+
+    ``table[i][j]`` is the number of units the first coder put in category i and
+    the second in category j. Equal to ``cohen_kappa`` on the units the table
+    counts; NaN when chance agreement is 1.
+    """
+    where = "Cohen's kappa"
+    _check_sequence(table, where, "the table")
+    size = len(table)
+    for i, row in enumerate(table, start=1):
+        _check_sequence(row, where, f"row {i}")
+        if len(row) != size:
+            raise InputError(f"{where}: row {i} has {len(row)} cells; the table must be "
+                             f"square ({size} × {size})")
+        for cell in row:
+            if not _is_whole(cell) or cell < 0:
+                raise InputError(f"{where}: the table has the count {cell!r}; counts must "
+                                 "be whole numbers ≥ 0")
+    n = sum(int(cell) for row in table for cell in row)
+    if n == 0:
+        raise InputError(f"{where}: no unit has a value from both coders")
+    agree = sum(int(table[i][i]) for i in range(size))
+    rows = [sum(int(cell) for cell in row) for row in table]
+    columns = [sum(int(row[j]) for row in table) for j in range(size)]
+    p_e = Fraction(sum(r * c for r, c in zip(rows, columns, strict=True)), n * n)
+    return _chance_corrected(Fraction(agree, n), p_e)
 
 
 def scott_pi(a: Sequence[Hashable | None], b: Sequence[Hashable | None]) -> float:
@@ -446,12 +478,7 @@ def bootstrap_alpha(values: Sequence[Sequence[Hashable | None]], level: str = "n
     expected disagreement held fixed.
     """
     where = "bootstrap alpha"
-    if not _is_whole(n_boot) or n_boot < 1:
-        raise InputError(f"{where}: n_boot must be a whole number ≥ 1, not {n_boot!r}")
-    if not _is_whole(seed):
-        raise InputError(f"{where}: seed must be a whole number, not {seed!r}")
-    if not _is_number(ci) or not 0 < float(ci) < 1:
-        raise InputError(f"{where}: ci must be a number between 0 and 1, not {ci!r}")
+    _check_bootstrap(n_boot, seed, ci, where)
     units, distinct = _reliability_units(values, level, where)
     size = len(distinct)
     points = _points(distinct, level)
@@ -468,11 +495,109 @@ def bootstrap_alpha(values: Sequence[Sequence[Hashable | None]], level: str = "n
         value = _alpha_from_coincidences(o, points, level)
         if not math.isnan(value):
             replicates.append(value)
+    return _percentile_interval(replicates, float(ci))
+
+
+def _check_bootstrap(n_boot: int, seed: int, ci: float, where: str) -> None:
+    if not _is_whole(n_boot) or n_boot < 1:
+        raise InputError(f"{where}: n_boot must be a whole number ≥ 1, not {n_boot!r}")
+    if not _is_whole(seed):
+        raise InputError(f"{where}: seed must be a whole number, not {seed!r}")
+    if not _is_number(ci) or not 0 < float(ci) < 1:
+        raise InputError(f"{where}: ci must be a number between 0 and 1, not {ci!r}")
+
+
+def _percentile_interval(replicates: list[float], ci: float) -> tuple[float, float]:
+    """The (t+1)-th smallest and largest of the replicates, t = floor(B (1 - ci) / 2)."""
     if not replicates:
         return (_NAN, _NAN)
     replicates.sort()
-    tail = math.floor(len(replicates) * (1.0 - float(ci)) / 2.0 + _THRESHOLD_EPS)
+    tail = math.floor(len(replicates) * (1.0 - ci) / 2.0 + _THRESHOLD_EPS)
     return (replicates[tail], replicates[len(replicates) - 1 - tail])
+
+
+# ---------------------------------------------------------------------------
+# Present/absent data from counts
+# ---------------------------------------------------------------------------
+
+
+def _check_kind_counts(counts: Sequence[int], where: str) -> list[int]:
+    """Check ``counts[k]`` (units marked by k of m coders, k = 0..m); return them as ints."""
+    _check_sequence(counts, where, "the counts")
+    if len(counts) < 3:
+        raise InputError(f"{where}: give one count for each k = 0..m (units marked by k of "
+                         f"m coders) with m ≥ 2; got {len(counts)} count(s)")
+    for count in counts:
+        if not _is_whole(count) or count < 0:
+            raise InputError(f"{where}: the count {count!r} is not a whole number ≥ 0")
+    out = [int(count) for count in counts]
+    if not sum(out):
+        raise InputError(f"{where}: no unit has values from two or more coders")
+    return out
+
+
+def _binary_sums(counts: Sequence[int]) -> tuple[int, int, int]:
+    """(m-1) times the coincidences o_00, o_11 and o_01 (= o_10) of present/absent counts.
+
+    A unit marked by k of m coders pairs k(k-1) present-present values, (m-k)(m-k-1)
+    absent-absent ones and k(m-k) of each mixed kind, each pair weighted 1/(m-1).
+    """
+    m = len(counts) - 1
+    absent = sum(n * (m - k) * (m - k - 1) for k, n in enumerate(counts))
+    present = sum(n * k * (k - 1) for k, n in enumerate(counts))
+    mixed = sum(n * k * (m - k) for k, n in enumerate(counts))
+    return absent, present, mixed
+
+
+def binary_alpha_from_counts(counts: Sequence[int]) -> float:
+    """Krippendorff's alpha (nominal) for present/absent data given as counts of units.
+
+    ``counts[k]`` is the number of units that exactly k of the m = ``len(counts) - 1``
+    coders marked present (every coder gives a value for every unit). Exactly equal
+    to ``krippendorff_alpha`` on the coders × units matrix of 0/1 values these counts
+    describe, in time independent of the number of units. NaN when every value is
+    the same.
+    """
+    counts = _check_kind_counts(counts, "Krippendorff's alpha")
+    absent, present, mixed = _binary_sums(counts)
+    scale = len(counts) - 2  # m - 1
+    o = [[float(Fraction(absent, scale)), float(Fraction(mixed, scale))],
+         [float(Fraction(mixed, scale)), float(Fraction(present, scale))]]
+    return _alpha_from_coincidences(o, [0.0, 1.0], "nominal")
+
+
+def bootstrap_binary_alpha(counts: Sequence[int], n_boot: int = 2000, seed: int = 0,
+                           ci: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval for ``binary_alpha_from_counts``, resampling units.
+
+    The same unit bootstrap as ``bootstrap_alpha``, drawn in another way: a resample
+    of N units with replacement is fully described by how many of the drawn units
+    are of each of the m + 1 kinds (marked by k = 0..m coders), and those numbers
+    follow a multinomial distribution with probabilities ``counts[k] / N``. So each
+    resample is one multinomial draw (``numpy.random.default_rng(seed)``), alpha is
+    computed from it in closed form, resamples with alpha undefined are dropped and
+    the percentile interval is taken as in ``bootstrap_alpha``. ``seed`` must be ≥ 0.
+    """
+    import numpy as np
+
+    where = "bootstrap alpha"
+    _check_bootstrap(n_boot, seed, ci, where)
+    if seed < 0:
+        raise InputError(f"{where}: seed must be ≥ 0, not {seed!r}")
+    counts = _check_kind_counts(counts, where)
+    m = len(counts) - 1
+    total = sum(counts)
+    rng = np.random.default_rng(int(seed))
+    draws = rng.multinomial(total, np.array(counts, dtype=float) / total, size=int(n_boot))
+    k = np.arange(m + 1)
+    present = draws @ k  # values "present" in each resample (n_1)
+    absent = total * m - present  # n_0
+    mixed = draws @ (k * (m - k))  # (m - 1) o_01
+    defined = (present > 0) & (absent > 0)
+    # alpha = 1 - (n - 1) o_01 / (n_0 n_1), with n = N m values
+    alpha = 1.0 - (total * m - 1.0) * mixed[defined] / (
+        (m - 1.0) * absent[defined].astype(float) * present[defined])
+    return _percentile_interval([float(a) for a in alpha], float(ci))
 
 
 # ---------------------------------------------------------------------------

@@ -11,15 +11,16 @@ default.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
-from collections import defaultdict
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qcode.errors import InputError
-from qcode.models import INTERVIEWER_ROLE
+from qcode.models import INTERVIEWER_ROLE, Document
 from qcode.store import Store
 
 AGREEMENT_UNITS = ("turn", "sentence", "paragraph", "document", "character", "unitized")
@@ -78,109 +79,271 @@ def _family(store: Store, code: str, rollup: bool) -> set[str]:
 
 
 def _compared_documents(store: Store, coders: Sequence[str],
-                        documents: Sequence[str] | None) -> list[Any]:
-    docs = [store.document(d) for d in documents] if documents else \
-        [store.document(d.id) for d in store.documents()]
-    coded = [{k.document_id for k in store.codings(coder_id=c)} for c in coders]
-    return [d for d in docs if all(d.id in s for s in coded)]
+                        documents: Sequence[str] | None) -> list[Document]:
+    """The documents (without their text) that every one of the coders has coded."""
+    if documents:
+        named = [store.document(d) for d in documents]
+        docs = list({d.id: replace(d, text="") for d in named}.values())
+    else:
+        docs = store.documents()
+    coded: dict[int, set[str]] = defaultdict(set)
+    for doc_id, coder in store.document_coders(coders):
+        coded[doc_id].add(coder)
+    return [d for d in docs if len(coded[d.id]) == len(coders)]
 
 
-def _units(store: Store, doc: Any, unit: str, include_interviewer: bool) -> list[tuple[
-        int, int, str | None]]:
-    """(start, end, role) of the units of one document."""
-    turns = [t for t in store.turns(doc.id) if t.end > t.start
-             and (include_interviewer or t.role != INTERVIEWER_ROLE)]
-    if any(t.speaker for t in turns):  # a transcript: its header is not talk
-        turns = [t for t in turns if t.speaker]
-    if unit == "document":
-        return [(0, len(doc.text), None)] if turns else []
-    if unit == "turn":
-        return [(t.start, t.end, t.role) for t in turns]
-    if unit == "paragraph":
-        out = []
-        for t in turns:
-            pos = t.start
-            for line in doc.text[t.start:t.end].split("\n"):
-                if line.strip():
-                    out.append((pos, pos + len(line), t.role))
-                pos += len(line) + 1
-        return out
-    if unit == "sentence":
-        stored = store.sentences(doc.id)
-        if not stored:
-            from qcode.query.engine import TurnRow, _rule_sentences
+class _Units:
+    """The units of the compared documents, numbered across documents.
 
-            rows = [TurnRow(t.id, doc.id, t.index, t.start, t.end, t.speaker, t.role,
-                            t.time_start, t.label) for t in turns]
-            spans = _rule_sentences(doc.text, rows)
-            role = {(t.start, t.end): t.role for t in turns}
-            return [(s, e, next((r for (ts, te), r in role.items() if ts <= s < te), None))
-                    for s, e in spans]
-        keep = {t.id: t.role for t in turns}
-        return [(s, e, keep[tid]) for tid, s, e in stored if tid in keep]
-    raise InputError(f"unknown unit {unit!r}", f"use one of {', '.join(AGREEMENT_UNITS)}")
+    ``spans[i]`` is (start, end, group) of unit i; the units of the document at
+    position p are ``spans[base[p]:base[p + 1]]``, in document order. ``overlapping``
+    finds the units a stretch of text overlaps by binary search when a document's
+    units are in order of start and end (the usual case), by a scan otherwise.
+    """
+
+    def __init__(self, per_document: list[list[tuple[int, int, str]]]) -> None:
+        self.spans: list[tuple[int, int, str]] = []
+        self.base: list[int] = []
+        self._starts: list[list[int]] = []
+        self._ends: list[list[int]] = []
+        self._ordered: list[bool] = []
+        for units in per_document:
+            self.base.append(len(self.spans))
+            self.spans += units
+            starts = [s for s, _, _ in units]
+            ends = [e for _, e, _ in units]
+            self._starts.append(starts)
+            self._ends.append(ends)
+            self._ordered.append(all(a <= b for a, b in itertools.pairwise(starts))
+                                 and all(a <= b for a, b in itertools.pairwise(ends)))
+        self.base.append(len(self.spans))
+
+    def overlapping(self, position: int, start: int, end: int) -> Iterable[int]:
+        """Numbers of the units of document ``position`` with s < end and e > start."""
+        base = self.base[position]
+        starts, ends = self._starts[position], self._ends[position]
+        if self._ordered[position]:
+            return range(base + bisect.bisect_right(ends, start),
+                         base + bisect.bisect_left(starts, end))
+        return [base + i for i, (s, e) in enumerate(zip(starts, ends, strict=True))
+                if s < end and e > start]
+
+    def sizes(self) -> Counter[str]:
+        """Units per group."""
+        return Counter(g for _, _, g in self.spans)
 
 
-def _stats(values: list[list[int | None]], coders: Sequence[str], bootstrap: int
-           ) -> tuple[float, float | None, float | None, float | None, float]:
+def _document_units(store: Store, docs: Sequence[Document], unit: str,
+                    include_interviewer: bool, group_by: str | None,
+                    texts: dict[int, str]) -> list[list[tuple[int, int, str]]]:
+    """Per document, (start, end, group) of its units; ``texts`` is filled as needed.
+
+    The group is "all", the document's name or the unit's role, as ``group_by`` says.
+    """
+    from qcode.query.engine import TurnRow, _rule_sentences
+
+    wanted = {d.id for d in docs}
+    turns: dict[int, list[TurnRow]] = defaultdict(list)
+    for row in store.query_turns():  # id, document, idx, start, end, speaker, role, ...
+        if row[1] in wanted and row[4] > row[3] and \
+                (include_interviewer or row[6] != INTERVIEWER_ROLE):
+            turns[row[1]].append(TurnRow(*row))
+    if unit in ("paragraph", "sentence", "document"):
+        texts.update(store.document_texts([d.id for d in docs if d.id not in texts]))
+    out = []
+    for d in docs:
+        kept = sorted(turns.get(d.id, []), key=lambda t: t.idx)
+        if any(t.speaker for t in kept):  # a transcript: its header is not talk
+            kept = [t for t in kept if t.speaker]
+        units: list[tuple[int, int, str | None]] = []
+        if unit == "document":
+            units = [(0, len(texts[d.id]), None)] if kept else []
+        elif unit == "turn":
+            units = [(t.start, t.end, t.role) for t in kept]
+        elif unit == "paragraph":
+            text = texts[d.id]
+            for t in kept:
+                pos = t.start
+                for line in text[t.start:t.end].split("\n"):
+                    if line.strip():
+                        units.append((pos, pos + len(line), t.role))
+                    pos += len(line) + 1
+        elif unit == "sentence":
+            stored = store.sentences(d.id)
+            if stored:
+                roles = {t.id: t.role for t in kept}
+                units = [(s, e, roles[tid]) for tid, s, e in stored if tid in roles]
+            else:
+                units = [(s, e, t.role) for t in kept
+                         for s, e in _rule_sentences(texts[d.id], [t])]
+        else:
+            raise InputError(f"unknown unit {unit!r}",
+                             f"use one of {', '.join(AGREEMENT_UNITS)}")
+        out.append([(s, e, d.name if group_by == "document" else (role or "(no role)")
+                     if group_by == "role" else "all") for s, e, role in units])
+    return out
+
+
+_Coding = tuple[int, int, int, int, list[int]]  # document position, start, end, coder, families
+
+
+def _codings(store: Store, docs: Sequence[Document], coders: Sequence[str],
+             families: Sequence[set[str]]) -> list[_Coding]:
+    """The compared coders' codings on the compared documents, read once without text.
+
+    Each comes with the indexes of the code families (``families``) its code is in.
+    """
+    position = {d.id: p for p, d in enumerate(docs)}
+    coder_index = {c: j for j, c in enumerate(coders)}
+    families_of: dict[str, list[int]] = defaultdict(list)
+    for i, family in enumerate(families):
+        for code in family:
+            families_of[code].append(i)
+    out = []
+    for doc_id, start, end, code, coder in store.coding_spans(coders):
+        p = position.get(doc_id)
+        if p is not None and code in families_of:
+            out.append((p, start, end, coder_index[coder], families_of[code]))
+    return out
+
+
+def _family_spans(codings: list[_Coding], n_families: int, n_coders: int
+                  ) -> list[dict[int, list[list[tuple[int, int]]]]]:
+    """Per code family, per document position, per coder: the spans coded (not merged)."""
+    out: list[dict[int, list[list[tuple[int, int]]]]] = [{} for _ in range(n_families)]
+    for p, start, end, j, families in codings:
+        for i in families:
+            per_coder = out[i].get(p)
+            if per_coder is None:
+                per_coder = out[i][p] = [[] for _ in range(n_coders)]
+            per_coder[j].append((start, end))
+    return out
+
+
+def _unit_masks(units: _Units, codings: list[_Coding], n_families: int) -> list[dict[int, int]]:
+    """Per code family, per unit that any coder marked: a mask of the coders (bit j: coder j).
+
+    The units a coding overlaps are looked up once, for all the families of its code.
+    """
+    masks: list[dict[int, int]] = [{} for _ in range(n_families)]
+    for p, start, end, j, families in codings:
+        bit = 1 << j
+        overlapped = units.overlapping(p, start, end)
+        for i in families:
+            family_masks = masks[i]
+            for u in overlapped:
+                family_masks[u] = family_masks.get(u, 0) | bit
+    return masks
+
+
+def _family_events(codings: list[_Coding], n_families: int, n_coders: int
+                   ) -> list[dict[int, list[int]]]:
+    """Per code family, per document position: where each coder's codings start and end.
+
+    An event is one integer, ``offset << shift | coder << 1 | is_start``, so that a
+    plain sort puts a document's events in order of offset.
+    """
+    shift = (2 * n_coders).bit_length()
+    out: list[dict[int, list[int]]] = [{} for _ in range(n_families)]
+    for p, start, end, j, families in codings:
+        opens, closes = start << shift | j << 1 | 1, end << shift | j << 1
+        for i in families:
+            events = out[i].get(p)
+            if events is None:
+                events = out[i][p] = []
+            events += (opens, closes)
+    return out
+
+
+def _character_masks(regions: _Units, events: dict[int, list[int]], n_coders: int
+                     ) -> Counter[tuple[str, int]]:
+    """Characters of the regions per (group, mask of the coders who coded them), mask > 0.
+
+    One sweep per document over the sorted starts and ends of the codings, counting
+    each coder's codings open at each point; every stretch between two events that
+    some coder covers is clipped to the regions it overlaps.
+    """
+    shift = (2 * n_coders).bit_length()
+    low = (1 << shift) - 1
+    out: Counter[tuple[str, int]] = Counter()
+    for p, doc_events in events.items():
+        doc_events.sort()
+        open_codings = [0] * n_coders
+        mask = previous = 0
+        for event in doc_events:
+            pos = event >> shift
+            if mask and pos > previous:
+                for r in regions.overlapping(p, previous, pos):
+                    lo, hi, group = regions.spans[r]
+                    out[group, mask] += min(hi, pos) - max(lo, previous)
+            j = (event & low) >> 1
+            if event & 1:
+                open_codings[j] += 1
+                mask |= 1 << j
+            else:
+                open_codings[j] -= 1
+                if not open_codings[j]:
+                    mask &= ~(1 << j)
+            previous = pos
+    return out
+
+
+def _coded(by_mask: Counter[int], coders: Sequence[str]) -> dict[str, int]:
+    """Units (or characters) each coder marked."""
+    return {c: sum(n for mask, n in by_mask.items() if mask >> j & 1)
+            for j, c in enumerate(coders)}
+
+
+def _by_k(by_mask: Counter[int], total: int, m: int) -> list[int]:
+    """Units marked by exactly k of the m coders, k = 0..m."""
+    by_k = [0] * (m + 1)
+    for mask, n in by_mask.items():
+        by_k[mask.bit_count()] += n
+    by_k[0] += total - sum(by_mask.values())
+    return by_k
+
+
+def _binary_row(code: Any, group: str, n_units: int, by_mask: Counter[int],
+                coders: Sequence[str], bootstrap: int) -> AgreementRow:
+    """A row from how many units each set of coders marked (``by_mask``, masks > 0)."""
     from qcode import agreement as ag
 
-    alpha = ag.krippendorff_alpha(values, "nominal")
+    m = len(coders)
+    coded = _coded(by_mask, coders)
+    if sum(coded.values()) == 0:
+        return AgreementRow(code.id, code.path, group, n_units, coded, math.nan, None, None,
+                            None, 1.0, ag.interpret_alpha(math.nan))
+    by_k = _by_k(by_mask, n_units, m)
+    alpha = ag.binary_alpha_from_counts(by_k)
     low = high = None
     if bootstrap and not math.isnan(alpha):
-        low, high = ag.bootstrap_alpha(values, "nominal", n_boot=bootstrap, seed=BOOTSTRAP_SEED)
-    kappa = ag.cohen_kappa(values[0], values[1]) if len(coders) == 2 else None
-    if len(coders) == 2:
-        percent = ag.percent_agreement(values[0], values[1])
-    else:
-        units = list(zip(*values, strict=True))
-        percent = sum(1 for u in units if len(set(u)) == 1) / len(units) if units else math.nan
-    return alpha, low, high, kappa, percent
+        low, high = ag.bootstrap_binary_alpha(by_k, n_boot=bootstrap, seed=BOOTSTRAP_SEED)
+    kappa = ag.cohen_kappa_from_table(_two_by_two(by_mask, n_units)) if m == 2 else None
+    percent = (by_k[0] + by_k[m]) / n_units
+    return AgreementRow(code.id, code.path, group, n_units, coded, alpha, low, high, kappa,
+                        percent, ag.interpret_alpha(alpha))
 
 
-def _char_stats(spans: list[dict[str, list[tuple[int, int]]]], regions: list[list[tuple[
-        int, int]]], coders: Sequence[str]) -> tuple[int, dict[str, int], float, float | None,
-                                                         float]:
-    """Alpha (and kappa for two coders) with every character of the regions as a unit."""
-    m = len(coders)
-    o = [[0.0, 0.0], [0.0, 0.0]]
-    total = 0
-    coded = dict.fromkeys(coders, 0)
-    table = [[0, 0], [0, 0]]
-    for doc_spans, doc_regions in zip(spans, regions, strict=True):
-        for lo, hi in doc_regions:
-            cuts = {lo, hi}
-            for c in coders:
-                for s, e in doc_spans.get(c, []):
-                    if s < hi and e > lo:
-                        cuts.update((max(s, lo), min(e, hi)))
-            bounds = sorted(cuts)
-            for a, b in itertools.pairwise(bounds):
-                length = b - a
-                if length <= 0:
-                    continue
-                flags = [any(s <= a and e >= b for s, e in doc_spans.get(c, [])) for c in coders]
-                k = sum(flags)
-                total += length
-                for c, f in zip(coders, flags, strict=True):
-                    coded[c] += length * f
-                o[1][1] += length * k * (k - 1) / (m - 1)
-                o[0][0] += length * (m - k) * (m - k - 1) / (m - 1)
-                o[0][1] += length * k * (m - k) / (m - 1)
-                o[1][0] += length * k * (m - k) / (m - 1)
-                if m == 2:
-                    table[int(flags[0])][int(flags[1])] += length
-    n0, n1 = o[0][0] + o[0][1], o[1][0] + o[1][1]
-    n = n0 + n1
-    alpha = 1 - (n - 1) * (o[0][1] + o[1][0]) / (2 * n0 * n1) if n0 and n1 else math.nan
-    kappa = None
-    if m == 2 and total:
-        p_o = (table[0][0] + table[1][1]) / total
-        pa1, pb1 = (table[1][0] + table[1][1]) / total, (table[0][1] + table[1][1]) / total
-        p_e = pa1 * pb1 + (1 - pa1) * (1 - pb1)
-        kappa = (p_o - p_e) / (1 - p_e) if p_e < 1 else math.nan
-    percent = (table[0][0] + table[1][1]) / total if m == 2 and total else math.nan
-    return total, coded, alpha, kappa, percent
+def _character_row(code: Any, group: str, n_chars: int, by_mask: Counter[int],
+                   coders: Sequence[str]) -> AgreementRow:
+    """A row with every character as a unit (percent agreement for two coders only)."""
+    from qcode import agreement as ag
+
+    alpha, kappa, percent = math.nan, None, math.nan
+    if n_chars:
+        alpha = ag.binary_alpha_from_counts(_by_k(by_mask, n_chars, len(coders)))
+        if len(coders) == 2:
+            table = _two_by_two(by_mask, n_chars)
+            kappa = ag.cohen_kappa_from_table(table)
+            percent = (table[0][0] + table[1][1]) / n_chars
+    return AgreementRow(code.id, code.path, group, n_chars, _coded(by_mask, coders), alpha,
+                        None, None, kappa, percent, ag.interpret_alpha(alpha))
+
+
+def _two_by_two(by_mask: Counter[int], total: int) -> list[list[int]]:
+    """table[a][b]: units the first coder marked a (0/1) and the second b."""
+    return [[total - by_mask[1] - by_mask[2] - by_mask[3], by_mask[2]],
+            [by_mask[1], by_mask[3]]]
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -198,8 +361,13 @@ def compute_agreement(store: Store, coders: Sequence[str], *, unit: str = "turn"
                       by: str | None = None, documents: Sequence[str] | None = None,
                       include_interviewer: bool = False, bootstrap: int = 1000
                       ) -> AgreementReport:
-    """Agreement per code between coders at the declared unit (optionally per document/role)."""
-    from qcode import agreement as ag
+    """Agreement per code between coders at the declared unit (optionally per document/role).
+
+    Everything is read once: the documents each coder touched, the codings without
+    their text, the units of each document. A code's value per unit and coder comes
+    from binary searches of the units its codings overlap, and the statistics from
+    counts of units by which coders marked them.
+    """
     from qcode.services.coding import resolve_code
 
     coders = list(dict.fromkeys(coders))
@@ -212,75 +380,84 @@ def compute_agreement(store: Store, coders: Sequence[str], *, unit: str = "turn"
         raise InputError(f"unknown unit {unit!r}", f"use one of {', '.join(AGREEMENT_UNITS)}")
     if by not in (None, "document", "role"):
         raise InputError(f"cannot group by {by!r}", "use document or role")
-    all_codes = store.codes()
     chosen = [resolve_code(store, c) for c in codes] if codes else \
-        [c for c in all_codes if c.depth <= 1]
+        [c for c in store.codes() if c.depth <= 1]
     docs = _compared_documents(store, coders, documents)
     report = AgreementReport(coders, unit, [d.name for d in docs], [], include_interviewer,
                              rollup)
     if not docs:
         report.notes.append("no document is coded by all of these coders")
         return report
-    codings = {d.id: store.codings(document_id=d.id) for d in docs}
-    for code in chosen:
-        family = _family(store, code.id, rollup)
-        per_doc = []
-        for d in docs:
-            spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-            for k in codings[d.id]:
-                if k.code_id in family and k.coder_id in coders:
-                    spans[k.coder_id].append((k.start, k.end))
-            per_doc.append((d, {c: _merge(v) for c, v in spans.items()}))
-        groups: dict[str, list[Any]] = defaultdict(list)
-        if unit in ("character", "unitized"):
-            for d, spans in per_doc:
-                regions = [(s, e, r) for s, e, r in _units(store, d, "turn", include_interviewer)]
-                key = d.name if by == "document" else "all"
-                if by == "role":
-                    for s, e, r in regions:
-                        groups[r or "(no role)"].append((d, spans, [(s, e)]))
-                else:
-                    groups[key].append((d, spans, [(s, e) for s, e, _ in regions]))
-            for group, items in sorted(groups.items()):
-                if unit == "character":
-                    total, coded, alpha, kappa, percent = _char_stats(
-                        [i[1] for i in items], [i[2] for i in items], coders)
-                    report.rows.append(AgreementRow(code.id, code.path, group, total, coded,
-                                                    alpha, None, None, kappa, percent,
-                                                    ag.interpret_alpha(alpha)))
-                else:
-                    offset = 0
-                    continuum: dict[Hashable, list[tuple[int, int, Hashable]]] = {
-                        c: [] for c in coders}
-                    for d, spans, _regions in items:
-                        for c in coders:
-                            continuum[c] += [(offset + s, offset + e, "x")
-                                             for s, e in spans.get(c, [])]
-                        offset += len(d.text)
-                    result = ag.unitized_alpha(offset, continuum, "binary")
-                    value = result.per_code.get("x", result.overall)
-                    coded = {str(c): sum(e - s for s, e, _ in v) for c, v in continuum.items()}
-                    report.rows.append(AgreementRow(code.id, code.path, group, offset, coded,
-                                                    value, None, None, None, math.nan,
-                                                    ag.interpret_alpha(value)))
-            continue
-        for d, spans in per_doc:
-            for s, e, role in _units(store, d, unit, include_interviewer):
-                group = d.name if by == "document" else (role or "(no role)") \
-                    if by == "role" else "all"
-                groups[group].append([int(any(a < e and b > s for a, b in spans.get(c, [])))
-                                      for c in coders])
-        for group, rows in sorted(groups.items()):
-            values: list[list[int | None]] = [[r[i] for r in rows] for i in range(len(coders))]
-            coded = {c: sum(r[i] for r in rows) for i, c in enumerate(coders)}
-            if sum(coded.values()) == 0:
-                alpha, low, high, kappa, percent = math.nan, None, None, None, 1.0
+    codings = _codings(store, docs, coders, [_family(store, c.id, rollup) for c in chosen])
+    texts: dict[int, str] = {}
+    if unit == "unitized":
+        spans = _family_spans(codings, len(chosen), len(coders))
+        report.rows += _unitized_rows(store, docs, coders, chosen, spans, by,
+                                      include_interviewer)
+    elif unit == "character":
+        events = _family_events(codings, len(chosen), len(coders))
+        regions = _Units(_document_units(store, docs, "turn", include_interviewer, by, texts))
+        totals: Counter[str] = Counter()
+        if by != "role":  # a document without informant text still gives its row
+            for d in docs:
+                totals[d.name if by == "document" else "all"] += 0
+        for s, e, group in regions.spans:
+            totals[group] += e - s
+        for code, code_events in zip(chosen, events, strict=True):
+            by_group: dict[str, Counter[int]] = defaultdict(Counter)
+            for (group, mask), n in _character_masks(regions, code_events, len(coders)).items():
+                by_group[group][mask] += n
+            report.rows += [_character_row(code, group, totals[group], by_group[group], coders)
+                            for group in sorted(totals)]
+    else:
+        units = _Units(_document_units(store, docs, unit, include_interviewer, by, texts))
+        sizes = units.sizes()
+        for code, masks in zip(chosen, _unit_masks(units, codings, len(chosen)), strict=True):
+            by_group = defaultdict(Counter)
+            if len(sizes) == 1:
+                by_group[next(iter(sizes))] = Counter(masks.values())
             else:
-                alpha, low, high, kappa, percent = _stats(values, coders, bootstrap)
-            report.rows.append(AgreementRow(code.id, code.path, group, len(rows), coded, alpha,
-                                            low, high, kappa, percent,
-                                            ag.interpret_alpha(alpha)))
+                for u, mask in masks.items():
+                    by_group[units.spans[u][2]][mask] += 1
+            report.rows += [_binary_row(code, group, sizes[group], by_group[group], coders,
+                                        bootstrap) for group in sorted(sizes)]
     return report
+
+
+def _unitized_rows(store: Store, docs: Sequence[Document], coders: Sequence[str],
+                   chosen: Sequence[Any], spans: list[dict[int, list[list[tuple[int, int]]]]],
+                   by: str | None, include_interviewer: bool) -> list[AgreementRow]:
+    """|uα per code with the compared documents' texts one after another as the continuum."""
+    from qcode import agreement as ag
+
+    texts = store.document_texts([d.id for d in docs])
+    groups: dict[str, list[int]] = defaultdict(list)  # group -> document positions
+    if by == "role":
+        per_document = _document_units(store, docs, "turn", include_interviewer, "role", texts)
+        for p, units in enumerate(per_document):
+            for _s, _e, role in units:
+                groups[role].append(p)
+    else:
+        for p, d in enumerate(docs):
+            groups[d.name if by == "document" else "all"].append(p)
+    rows = []
+    for code, code_spans in zip(chosen, spans, strict=True):
+        for group, positions in sorted(groups.items()):
+            offset = 0
+            continuum: dict[Hashable, list[tuple[int, int, Hashable]]] = {c: [] for c in coders}
+            for p in positions:
+                per_coder = code_spans.get(p)
+                if per_coder:
+                    for c, coder_spans in zip(coders, per_coder, strict=True):
+                        continuum[c] += [(offset + s, offset + e, "x")
+                                         for s, e in _merge(coder_spans)]
+                offset += len(texts[docs[p].id])
+            result = ag.unitized_alpha(offset, continuum, "binary")
+            value = result.per_code.get("x", result.overall)
+            coded = {str(c): sum(e - s for s, e, _ in v) for c, v in continuum.items()}
+            rows.append(AgreementRow(code.id, code.path, group, offset, coded, value, None,
+                                     None, None, math.nan, ag.interpret_alpha(value)))
+    return rows
 
 
 def _decided(store: Store) -> dict[tuple[str, str, int, int], str]:
@@ -302,22 +479,29 @@ def disagreements(store: Store, coders: Sequence[str], code: str, unit: str = "t
         raise InputError(f"review works on turn, sentence, paragraph or document units, "
                          f"not {unit!r}", "e.g. --unit turn")
     info = resolve_code(store, code)
-    family = _family(store, info.id, rollup)
+    coders = list(dict.fromkeys(coders))
+    docs = _compared_documents(store, coders, None)
+    if not docs:
+        return []
+    codings = _codings(store, docs, coders, [_family(store, info.id, rollup)])
+    texts = store.document_texts([d.id for d in docs])
+    units = _Units(_document_units(store, docs, unit, include_interviewer, None, texts))
+    [masks] = _unit_masks(units, codings, 1)
+    everyone = (1 << len(coders)) - 1
     decided = _decided(store)
     out = []
-    for d in _compared_documents(store, coders, None):
-        spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for k in store.codings(document_id=d.id):
-            if k.code_id in family and k.coder_id in coders:
-                spans[k.coder_id].append((k.start, k.end))
-        units = _units(store, d, unit, include_interviewer)
-        for i, (s, e, _role) in enumerate(units):
-            values = {c: any(a < e and b > s for a, b in spans.get(c, [])) for c in coders}
-            if len(set(values.values())) > 1:
-                before = " ".join(d.text[a:b] for a, b, _ in units[max(0, i - context):i])
-                after = " ".join(d.text[a:b] for a, b, _ in units[i + 1:i + 1 + context])
-                out.append(Disagreement(info.id, d.name, s, e, d.text[s:e], values, before,
-                                        after, decided.get((info.id, d.name, s, e))))
+    for p, d in enumerate(docs):
+        text = texts[d.id]
+        doc_units = units.spans[units.base[p]:units.base[p + 1]]
+        for i, (s, e, _group) in enumerate(doc_units):
+            mask = masks.get(units.base[p] + i, 0)
+            if mask in (0, everyone):
+                continue
+            values = {c: bool(mask >> j & 1) for j, c in enumerate(coders)}
+            before = " ".join(text[a:b] for a, b, _ in doc_units[max(0, i - context):i])
+            after = " ".join(text[a:b] for a, b, _ in doc_units[i + 1:i + 1 + context])
+            out.append(Disagreement(info.id, d.name, s, e, text[s:e], values, before,
+                                    after, decided.get((info.id, d.name, s, e))))
     return out
 
 

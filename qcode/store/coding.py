@@ -225,6 +225,27 @@ class CodingRepo(StoreBase):
         sql += ' ORDER BY d.name, k.start, k."end", k.code_id, k.coder_id'
         return [Coding(*r) for r in self.conn.execute(sql, params)]
 
+    def document_coders(self, coder_ids: Sequence[str]) -> list[tuple[int, str]]:
+        """(document id, coder id) for each of these coders with a coding on a current document."""
+        if not coder_ids:
+            return []
+        marks = ", ".join("?" for _ in coder_ids)
+        return [(r[0], r[1]) for r in self.conn.execute(
+            f"SELECT d.id, c.id FROM documents d JOIN coders c ON c.id IN ({marks}) "
+            "WHERE d.superseded_by IS NULL AND EXISTS (SELECT 1 FROM codings k "
+            "WHERE k.document_id = d.id AND k.coder_id = c.id)", list(coder_ids))]
+
+    def coding_spans(self, coder_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(document id, start, end, code id, coder id) of these coders' codings on current
+        documents: no text, no memo, in no particular order."""
+        if not coder_ids:
+            return []
+        marks = ", ".join("?" for _ in coder_ids)
+        return self.conn.execute(
+            'SELECT k.document_id, k.start, k."end", k.code_id, k.coder_id FROM codings k '
+            "JOIN documents d ON d.id = k.document_id WHERE d.superseded_by IS NULL "
+            f"AND k.coder_id IN ({marks})", list(coder_ids)).fetchall()
+
     def coding(self, ref: str | int) -> Coding:
         """A coding by numeric id or uid."""
         if isinstance(ref, int) or ref.isdigit():

@@ -21,9 +21,12 @@ from hypothesis import strategies as st
 from qcode.agreement import (
     AgreementResult,
     UnitizedAlpha,
+    binary_alpha_from_counts,
     bootstrap_alpha,
+    bootstrap_binary_alpha,
     brennan_prediger_kappa,
     cohen_kappa,
+    cohen_kappa_from_table,
     fleiss_kappa,
     interpret_alpha,
     krippendorff_alpha,
@@ -472,6 +475,102 @@ def test_bootstrap_degenerate_cases() -> None:
     assert bootstrap_alpha([["a", "b", "c"], ["a", "b", "c"]], n_boot=50) == (1.0, 1.0)
     both = bootstrap_alpha([["a", "a"], ["a", "a"]], n_boot=20)
     assert all(math.isnan(v) for v in both)
+
+
+# ---------------------------------------------------------------------------
+# Present/absent data from counts
+# ---------------------------------------------------------------------------
+
+
+def _kind_counts(matrix: list[list[int]]) -> list[int]:
+    """counts[k]: units marked 1 by exactly k of the coders."""
+    counts = [0] * (len(matrix) + 1)
+    for unit in zip(*matrix, strict=True):
+        counts[sum(unit)] += 1
+    return counts
+
+
+binary_matrices = st.integers(2, 5).flatmap(lambda m: st.lists(
+    st.lists(st.integers(0, 1), min_size=m, max_size=m), min_size=1, max_size=40))
+
+
+@given(binary_matrices)
+def test_binary_alpha_from_counts_is_exactly_krippendorff_alpha(units: list[list[int]]) -> None:
+    matrix = [list(row) for row in zip(*units, strict=True)]  # coders x units
+    general = krippendorff_alpha(matrix)
+    fast = binary_alpha_from_counts(_kind_counts(matrix))
+    assert (math.isnan(general) and math.isnan(fast)) or fast == general
+
+
+def test_binary_alpha_from_counts_on_a_worked_example() -> None:
+    # Krippendorff (2011), binary data, two observers: alpha = 0.095
+    a = [0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
+    b = [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]
+    assert binary_alpha_from_counts(_kind_counts([a, b])) == pytest.approx(0.095, abs=5e-4)
+    assert math.isnan(binary_alpha_from_counts([3, 0, 0]))
+    assert binary_alpha_from_counts([2, 0, 5]) == 1.0
+
+
+@given(pair_lists)
+def test_cohen_kappa_from_table_is_exactly_cohen_kappa(pairs: list[tuple[str, str]]) -> None:
+    a, b = _split(pairs)
+    categories = sorted(set(a) | set(b))
+    table = [[sum(1 for x, y in pairs if (x, y) == (c, k)) for k in categories]
+             for c in categories]
+    general = cohen_kappa(a, b)
+    fast = cohen_kappa_from_table(table)
+    assert (math.isnan(general) and math.isnan(fast)) or fast == general
+
+
+def test_binary_bootstrap_is_seeded_and_brackets_alpha() -> None:
+    counts = [700, 40, 25, 35]  # three coders
+    alpha = binary_alpha_from_counts(counts)
+    low, high = bootstrap_binary_alpha(counts, n_boot=1000, seed=3)
+    assert low < alpha < high
+    assert bootstrap_binary_alpha(counts, n_boot=1000, seed=3) == (low, high)
+    assert bootstrap_binary_alpha(counts, n_boot=1000, seed=4) != (low, high)
+    low90, high90 = bootstrap_binary_alpha(counts, n_boot=1000, seed=3, ci=0.90)
+    assert low <= low90 <= high90 <= high
+
+
+def test_binary_bootstrap_matches_the_unit_bootstrap() -> None:
+    # Two ways of drawing the same resamples: the limits agree within Monte-Carlo noise.
+    counts = [300, 30, 20, 50]
+    matrix: list[list[int | None]] = [[], [], []]
+    for k, n in enumerate(counts):
+        for _ in range(n):
+            for j in range(3):
+                matrix[j].append(int(j < k))
+    fast = bootstrap_binary_alpha(counts, n_boot=2000, seed=1)
+    general = bootstrap_alpha(matrix, n_boot=2000, seed=1)
+    assert fast[0] == pytest.approx(general[0], abs=0.02)
+    assert fast[1] == pytest.approx(general[1], abs=0.02)
+
+
+def test_binary_bootstrap_degenerate_cases() -> None:
+    assert bootstrap_binary_alpha([3, 0, 4], n_boot=50) == (1.0, 1.0)
+    assert all(math.isnan(v) for v in bootstrap_binary_alpha([0, 0, 6], n_boot=20))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: binary_alpha_from_counts([4, 2]), "m ≥ 2"),
+        (lambda: binary_alpha_from_counts([0, 0, 0]), "no unit"),
+        (lambda: binary_alpha_from_counts([1, -1, 2]), "whole number"),
+        (lambda: binary_alpha_from_counts([1.5, 1, 2]), "whole number"),
+        (lambda: bootstrap_binary_alpha([4, 2, 1], seed=-1), "seed must be ≥ 0"),
+        (lambda: bootstrap_binary_alpha([4, 2, 1], n_boot=0), "n_boot"),
+        (lambda: bootstrap_binary_alpha([4, 2, 1], ci=0), "between 0 and 1"),
+        (lambda: cohen_kappa_from_table([[1, 2], [3]]), "square"),
+        (lambda: cohen_kappa_from_table([[0, 0], [0, 0]]), "no unit"),
+        (lambda: cohen_kappa_from_table([[1, -2], [0, 1]]), "whole numbers"),
+    ],
+)
+def test_bad_counts_are_input_errors(call: object, message: str) -> None:
+    with pytest.raises(InputError, match=message) as info:
+        call()  # type: ignore[operator]
+    assert "\n" not in info.value.message
 
 
 # ---------------------------------------------------------------------------
