@@ -6,10 +6,6 @@ can be measured on the same project, in the same run, before anyone edits
 ``qcode/``. Each patch checks itself against the code it replaces where it can
 (``--verify``: same results). Delete this file once the fixes have landed.
 
-- ``turns-bisect``: ``Corpus.turns_overlapping`` by binary search instead of a scan
-  of every turn of the document; line numbers from a per-document index of newlines.
-- ``cooccurrence-sweep``: the code x code matrix by one sweep over each document's
-  codings instead of (codes x codes x codings) interval look-ups.
 - ``codings-no-substr``: ``Store.codings`` reads each document's text once and slices
   it, instead of ``substr(d.text, ...)`` per coding (SQLite re-reads the whole text
   for every row).
