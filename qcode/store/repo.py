@@ -28,7 +28,13 @@ from qcode.models import (
 )
 from qcode.store.base import StoreBase
 from qcode.store.coding import CodingRepo
-from qcode.store.db import backup_to, open_database, timestamped_backup, utc_now
+from qcode.store.db import (
+    applied_migrations,
+    backup_to,
+    connect_project,
+    timestamped_backup,
+    utc_now,
+)
 from qcode.store.nlp import NlpRepo, SuggestionRepo
 from qcode.store.query import QueryRepo
 from qcode.store.teamwork import TeamworkRepo
@@ -433,9 +439,10 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, StoreB
 
     def schema_version(self) -> str:
         """The newest applied migration."""
-        from qcode.store.schema import schema_version
+        from qcode.store.schema import migrations
 
-        return schema_version(self.db)
+        applied = applied_migrations(self.conn, migrations.name)
+        return applied[-1] if applied else "none"
 
     def file_size(self) -> int:
         """Bytes used by the project file (pages times page size)."""
@@ -446,4 +453,4 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, StoreB
 
 def open_store(path: Path, *, create: bool = False) -> Store:
     """Open (or create) a project file as a Store."""
-    return Store(open_database(Path(path), create=create), Path(path))
+    return Store(connect_project(Path(path), create=create), Path(path))
