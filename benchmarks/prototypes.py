@@ -13,9 +13,6 @@ can be measured on the same project, in the same run, before anyone edits
 - ``agreement-fast``: turn-unit and character-level agreement with units built once
   per document, codings read once without their text, coding-to-unit marks by binary
   search and alpha from the 2 x 2 coincidence counts (bootstrap 0 only).
-- ``codings-no-substr``: ``Store.codings`` reads each document's text once and slices
-  it, instead of ``substr(d.text, ...)`` per coding (SQLite re-reads the whole text
-  for every row).
 - ``xlsx-styles``: the XLSX writer copies one prepared cell style instead of building
   ``Alignment``/``Font`` objects per cell (openpyxl deduplicates them by hashing).
 - ``import-batched``: one transaction per ``import_paths`` call (each file a
@@ -167,54 +164,6 @@ def _cooccurrence_sweep(verify: bool) -> None:
         return result
 
     aggregate.cooccurrence_matrix = cooccurrence_matrix
-
-
-# -- codings-no-substr -------------------------------------------------------------------------
-
-
-@patch("codings-no-substr")
-def _codings_no_substr(verify: bool) -> None:
-    from qcode.models import Coding
-    from qcode.store.coding import CodingRepo
-
-    original = CodingRepo.codings
-    columns = ('SELECT k.id, k.uid, k.document_id, d.name, k.start, k."end", k.code_id, '
-               "k.coder_id, k.memo, k.created_at FROM codings k "
-               "JOIN documents d ON d.id = k.document_id")
-
-    def codings(self: Any, *, document_id: int | None = None,
-                code_ids: Sequence[str] | None = None, coder_id: str | None = None,
-                current_only: bool = True) -> list[Any]:
-        where: list[str] = []
-        params: list[Any] = []
-        if current_only:
-            where.append("d.superseded_by IS NULL")
-        if document_id is not None:
-            where.append("k.document_id = ?")
-            params.append(document_id)
-        if code_ids is not None:
-            where.append(f"k.code_id IN ({', '.join('?' for _ in code_ids)})")
-            params.extend(code_ids)
-        if coder_id is not None:
-            where.append("k.coder_id = ?")
-            params.append(coder_id)
-        sql = columns + (" WHERE " + " AND ".join(where) if where else "")
-        sql += ' ORDER BY d.name, k.start, k."end", k.code_id, k.coder_id'
-        rows = self.conn.execute(sql, params).fetchall()
-        texts: dict[int, str] = {}
-        ids = sorted({r[2] for r in rows})
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            texts.update(self.conn.execute(
-                f"SELECT id, text FROM documents WHERE id IN ({', '.join('?' for _ in chunk)})",
-                chunk).fetchall())
-        out = [Coding(*r, texts[r[2]][r[4]:r[5]]) for r in rows]
-        if verify:
-            assert out == original(self, document_id=document_id, code_ids=code_ids,
-                                   coder_id=coder_id, current_only=current_only)
-        return out
-
-    CodingRepo.codings = codings  # type: ignore[method-assign]
 
 
 # -- agreement-fast ----------------------------------------------------------------------------

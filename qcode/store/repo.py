@@ -165,11 +165,15 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, StoreB
         if previous is not None:
             self.conn.execute("UPDATE documents SET superseded_by = ? WHERE id = ?",
                               (doc_id, previous.id))
-        self.insert_segments(doc_id, parsed.segments)
+        self.insert_segments(doc_id, parsed.segments, text=parsed.text)
         return doc_id
 
-    def insert_segments(self, document_id: int, segments: Sequence[Segment]) -> None:
-        """Store the turns/segments of a document (speakers must exist)."""
+    def insert_segments(self, document_id: int, segments: Sequence[Segment], *,
+                        text: str | None = None) -> None:
+        """Store the turns/segments of a document (speakers must exist) and index their text.
+
+        ``text`` is the document's stored text, if the caller has it (else it is read).
+        """
         self._require_transaction()
         self.conn.executemany(
             'INSERT INTO turns (document_id, idx, start, "end", speaker, time_start, time_end, '
@@ -177,10 +181,15 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, StoreB
             [(document_id, i, s.start, s.end, s.speaker, s.time_start, s.time_end, s.label)
              for i, s in enumerate(segments, start=1)],
         )
-        self.conn.execute(
-            "INSERT INTO turns_fts (rowid, text) SELECT t.id, "
-            'substr(d.text, t.start + 1, t."end" - t.start) FROM turns t '
-            "JOIN documents d ON d.id = t.document_id WHERE t.document_id = ?", (document_id,))
+        if text is None:
+            text = str(self.conn.execute("SELECT text FROM documents WHERE id = ?",
+                                         (document_id,)).fetchone()[0])
+        # sliced here: substr(d.text, ...) per turn would read the whole text for each turn
+        self.conn.executemany(
+            "INSERT INTO turns_fts (rowid, text) VALUES (?, ?)",
+            [(tid, text[start:end]) for tid, start, end in self.conn.execute(
+                'SELECT id, start, "end" FROM turns WHERE document_id = ? ORDER BY idx',
+                (document_id,))])
 
     def turns(self, document_id: int) -> list[Turn]:
         """The segments of a document in order, with their speakers' roles."""

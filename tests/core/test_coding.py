@@ -331,3 +331,34 @@ def test_coder_identity(coded: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InputError, match="not valid"):
         services.resolve_coder(coded, "Kari Koder")
     assert [c.id for c in coded.coders()] == ["anna", "coder-c"]
+
+
+def test_coding_texts_are_the_stored_spans_on_every_version(coded: Store,
+                                                            tmp_path: Path) -> None:
+    """Excerpts sliced in Python equal SQLite's substr() of the stored text, emoji included."""
+    folder = tmp_path / "emoji"
+    folder.mkdir()
+    source = folder / "E1.txt"
+    source.write_text("I: Hvordan gikk det? 🙂\n\nE1: Blåbærsyltetøy 😀 på 𝔅ergen-møtet, "
+                      "og så videre.\n", encoding="utf-8")
+    services.import_paths(coded, [folder], services.import_options(coded), actor="tester")
+    requests = [SpanRequest("E1", "relasjoner", quote="😀 på 𝔅ergen"),
+                SpanRequest("E1", "samarbeid", turn=2),
+                SpanRequest("JS1", "relasjoner", quote="nærhet"),
+                SpanRequest("E1", "ledelse", quote="Blåbærsyltetøy")]
+    applied = services.apply_codings(coded, requests, "coder-a")
+    assert [c.text for c in applied[:1]] == ["😀 på 𝔅ergen"]
+    source.write_text(source.read_text(encoding="utf-8").replace("og så videre", "og slik"),
+                      encoding="utf-8")  # a new version: codings move, the old one stays
+    services.import_paths(coded, [folder], services.import_options(coded), actor="tester")
+    expected = dict(coded.conn.execute(
+        'SELECT k.id, substr(d.text, k.start + 1, k."end" - k.start) FROM codings k '
+        "JOIN documents d ON d.id = k.document_id").fetchall())
+    for current_only in (True, False):
+        found = coded.codings(current_only=current_only)
+        assert found and all(c.text == expected[c.id] for c in found)
+    assert len(coded.codings(current_only=False)) == len(expected) == 4
+    assert [coded.coding(c.id).text for c in applied] == [expected[c.id] for c in applied]
+    assert [c.text for c in coded.codings_by_id([c.id for c in reversed(applied)])] == \
+        [expected[c.id] for c in reversed(applied)]
+    assert [c.text for c in applied] == [r.quote or applied[1].text for r in requests]

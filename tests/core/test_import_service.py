@@ -263,3 +263,29 @@ def test_demo_builds_a_consistent_project(tmp_path: Path) -> None:
         assert same and len(same) < min(len(v) for v in spans.values())
     finally:
         store.close()
+
+
+def test_full_text_index_holds_each_turn_text(store: Store, transcript_dir: Path) -> None:
+    """The FTS rows, filled from the text in memory, are those SQL's substr() would give."""
+    (transcript_dir / "E1.txt").write_text(
+        "I: Og så? 🙂\n\nE1: Blåbærsyltetøy 😀 på 𝔅ergen-møtet, ærlig talt.\n",
+        encoding="utf-8")
+    _import(store, transcript_dir)
+    q = store.conn.execute
+    q("CREATE VIRTUAL TABLE temp.ref_fts USING fts5(text, content='', "
+      "tokenize = 'unicode61 remove_diacritics 0')")
+    try:
+        q("INSERT INTO temp.ref_fts (rowid, text) SELECT t.id, "
+          'substr(d.text, t.start + 1, t."end" - t.start) FROM turns t '
+          "JOIN documents d ON d.id = t.document_id")
+        q("CREATE VIRTUAL TABLE temp.ref_vocab USING fts5vocab(temp, ref_fts, instance)")
+        q("CREATE VIRTUAL TABLE temp.our_vocab USING fts5vocab(main, turns_fts, instance)")
+        ours = q("SELECT term, doc, offset FROM temp.our_vocab ORDER BY 1, 2, 3").fetchall()
+        reference = q("SELECT term, doc, offset FROM temp.ref_vocab ORDER BY 1, 2, 3").fetchall()
+    finally:
+        for table in ("our_vocab", "ref_vocab", "ref_fts"):
+            q(f"DROP TABLE IF EXISTS temp.{table}")
+    assert ours == reference and len(ours) > 50
+    e1 = store.document("E1")
+    turn = store.turns(e1.id)[1]
+    assert store.fts_turns('"blåbærsyltetøy"') == [turn.id]
