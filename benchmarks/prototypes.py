@@ -15,8 +15,6 @@ can be measured on the same project, in the same run, before anyone edits
   search and alpha from the 2 x 2 coincidence counts (bootstrap 0 only).
 - ``xlsx-styles``: the XLSX writer copies one prepared cell style instead of building
   ``Alignment``/``Font`` objects per cell (openpyxl deduplicates them by hashing).
-- ``import-batched``: one transaction per ``import_paths`` call (each file a
-  savepoint, still all-or-nothing) and the FTS rows inserted from Python slices.
 """
 
 from __future__ import annotations
@@ -401,40 +399,3 @@ def _xlsx_styles(verify: bool) -> None:
             cell._style = copy(style)
 
     report._xl_set = _xl_set
-
-
-# -- import-batched ----------------------------------------------------------------------------
-
-
-@patch("import-batched")
-def _import_batched(verify: bool) -> None:
-    from qcode.services import projects
-    from qcode.store.repo import Store
-
-    original = projects.import_paths
-
-    def import_paths(store: Any, paths: Any, options: Any, **kwargs: Any) -> Any:
-        if kwargs.get("dry_run"):
-            return original(store, paths, options, **kwargs)
-        with store.transaction():  # every file's own transaction becomes a savepoint
-            return original(store, paths, options, **kwargs)
-
-    def insert_segments(self: Any, document_id: int, segments: Sequence[Any]) -> None:
-        self._require_transaction()
-        self.conn.executemany(
-            'INSERT INTO turns (document_id, idx, start, "end", speaker, time_start, time_end, '
-            "label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(document_id, i, s.start, s.end, s.speaker, s.time_start, s.time_end, s.label)
-             for i, s in enumerate(segments, start=1)])
-        text = self.conn.execute("SELECT text FROM documents WHERE id = ?",
-                                 (document_id,)).fetchone()[0]
-        self.conn.executemany(
-            "INSERT INTO turns_fts (rowid, text) VALUES (?, ?)",
-            [(tid, text[s:e]) for tid, s, e in self.conn.execute(
-                'SELECT id, start, "end" FROM turns WHERE document_id = ?', (document_id,))])
-
-    projects.import_paths = import_paths
-    import qcode.services as services
-
-    services.import_paths = import_paths  # type: ignore[attr-defined]
-    Store.insert_segments = insert_segments  # type: ignore[method-assign]

@@ -126,6 +126,15 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, StoreB
                            "list documents with 'qcode docs'")
         return _doc(row, with_text=True)
 
+    def document_uid(self, document_id: int) -> str:
+        """The uid of a document version (without reading its text)."""
+        row = self.conn.execute("SELECT uid FROM documents WHERE id = ?",
+                                (document_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no document {document_id} in {self.path.name}",
+                           "list documents with 'qcode docs'")
+        return str(row[0])
+
     def _has_name(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM documents WHERE name = ?", (name,)).fetchone() \
             is not None
@@ -263,23 +272,30 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, StoreB
         """Create missing speakers, with the role their id's rule gives."""
         self._require_transaction()
         rules = self.role_rules()
-        for sid in ids:
+        rows = []
+        for sid in dict.fromkeys(ids):
             role = self.role_for(sid, rules)
-            self.conn.execute(
-                "INSERT INTO speakers (id, role, role_source) VALUES (?, ?, ?) "
-                "ON CONFLICT(id) DO NOTHING", (sid, role, "rule" if role else "none"))
+            rows.append((sid, role, "rule" if role else "none"))
+        self.conn.executemany(
+            "INSERT INTO speakers (id, role, role_source) VALUES (?, ?, ?) "
+            "ON CONFLICT(id) DO NOTHING", rows)
 
     def set_speaker_role(self, speaker: str, role: str | None, source: str) -> None:
         """Set a speaker's role; a role set by the user is never overwritten by attributes."""
+        self.set_speaker_roles([(speaker, role)], source)
+
+    def set_speaker_roles(self, roles: Iterable[tuple[str, str | None]], source: str) -> None:
+        """``set_speaker_role`` for many (speaker, role) pairs at once, in order."""
         self._require_transaction()
-        self.ensure_speakers([speaker])
+        pairs = list(roles)
+        self.ensure_speakers(sid for sid, _ in pairs)
         if source == "attributes":
-            self.conn.execute(
+            self.conn.executemany(
                 "UPDATE speakers SET role = ?, role_source = 'attributes' "
-                "WHERE id = ? AND role_source <> 'user'", (role, speaker))
+                "WHERE id = ? AND role_source <> 'user'", [(role, sid) for sid, role in pairs])
         else:
-            self.conn.execute("UPDATE speakers SET role = ?, role_source = ? WHERE id = ?",
-                              (role, source, speaker))
+            self.conn.executemany("UPDATE speakers SET role = ?, role_source = ? WHERE id = ?",
+                                  [(role, source, sid) for sid, role in pairs])
 
     def speakers(self) -> list[Speaker]:
         """Every speaker with its role and turn and document counts (current versions)."""
@@ -322,20 +338,42 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, StoreB
                        values: Mapping[str, AttributeValue],
                        types: Mapping[str, AttributeType]) -> None:
         """Set typed attributes of a document (by uid) or a speaker (by id)."""
+        self.set_attributes_many(scope, [(target, values, types)])
+
+    def set_attributes_many(
+        self, scope: str,
+        items: Sequence[tuple[str, Mapping[str, AttributeValue], Mapping[str, AttributeType]]],
+    ) -> None:
+        """``set_attributes`` for many (target, values, types), in order, in a few statements.
+
+        A name keeps the type it was first given (declared before, or by the first
+        target that has it); a value of another non-text type is refused (InputError).
+        """
         self._require_transaction()
         table, key = (("document_attributes", "document_uid") if scope == "document"
                       else ("speaker_attributes", "speaker"))
         if scope == "speaker":
-            self.ensure_speakers([target])
+            self.ensure_speakers(target for target, _, _ in items)
         declared = self.attribute_types(scope)
-        for name, value in values.items():
-            self.define_attribute(scope, name, types[name])
-            kind = declared.get(name, types[name])
-            stored = _to_sql(value) if kind != "text" else str(_to_sql(value))
-            self.conn.execute(
-                f"INSERT INTO {table} ({key}, name, value) VALUES (?, ?, ?) "
-                f"ON CONFLICT({key}, name) DO UPDATE SET value = excluded.value",
-                (target, name, stored))
+        new_defs: list[tuple[str, str, AttributeType]] = []
+        rows: list[tuple[str, str, str | int | float]] = []
+        for target, values, types in items:
+            for name, value in values.items():
+                kind = declared.get(name)
+                if kind is None:
+                    kind = declared[name] = types[name]
+                    new_defs.append((scope, name, kind))
+                elif kind != types[name] and types[name] != "text":
+                    raise InputError(
+                        f"{scope} attribute {name!r} is a {kind} attribute, not {types[name]}",
+                        f"use the same type for {name!r} in every file")
+                rows.append((target, name,
+                             _to_sql(value) if kind != "text" else str(_to_sql(value))))
+        self.conn.executemany("INSERT INTO attribute_defs (scope, name, type) VALUES (?, ?, ?)",
+                              new_defs)
+        self.conn.executemany(
+            f"INSERT INTO {table} ({key}, name, value) VALUES (?, ?, ?) "
+            f"ON CONFLICT({key}, name) DO UPDATE SET value = excluded.value", rows)
 
     def attributes(self, scope: str) -> dict[str, dict[str, AttributeValue]]:
         """All attributes of a scope: target -> name -> typed value."""
