@@ -106,9 +106,9 @@ def annotate_documents(
             for ti, turn in enumerate(turns):
                 yield doc.text[turn.start:turn.end], (di, ti)
 
-    from qcode.nlp.stopwords import STOP_WORDS
     from qcode.store.nlp import TurnAnnotation
 
+    tokens_of = TokenArrays(nlp)
     current: list[TurnAnnotation] = []
     current_doc = -1
     expected = {di: len(turns) for di, (_, turns) in enumerate(work)}
@@ -136,16 +136,7 @@ def annotate_documents(
             current, current_doc = [], di
         turn = work[di][1][ti]
         offset = turn.start
-        tokens: dict[str, list[Any]] = {"start": [], "end": [], "lemma": [], "pos": [],
-                                        "stop": []}
-        for tok in spacy_doc:
-            if tok.is_space:
-                continue
-            tokens["start"].append(offset + tok.idx)
-            tokens["end"].append(offset + tok.idx + len(tok.text))
-            tokens["lemma"].append(tok.lemma_ or tok.lower_)
-            tokens["pos"].append(tok.pos_ or "")
-            tokens["stop"].append(int(tok.lower_ in STOP_WORDS or tok.is_punct))
+        tokens = tokens_of(spacy_doc, offset)
         sents = []
         for sent in spacy_doc.sents:
             text = sent.text
@@ -160,6 +151,57 @@ def annotate_documents(
             flush(di)
     report.seconds = time.perf_counter() - started
     return report
+
+
+class TokenArrays:
+    """The stored token arrays of a spaCy ``Doc``: start, end, lemma, pos, stop (no spaces).
+
+    Read with ``Doc.to_array`` (one call a turn) and strings looked up once a run
+    in a cache, instead of a ``Token`` object and its attributes for every token.
+    The result is the same as from the tokens: lemma is ``lemma_`` or else
+    ``lower_``, pos is ``pos_``, stop is 1 for a stop word (by ``lower_``) or
+    punctuation; offsets are ``offset + idx`` and ``offset + idx + len(text)``.
+    """
+
+    def __init__(self, nlp: Any) -> None:
+        import importlib
+
+        from qcode.nlp.stopwords import STOP_WORDS
+
+        self._columns = ["IDX", "LENGTH", "LEMMA", "LOWER", "POS", "IS_SPACE", "IS_PUNCT"]
+        self._strings = nlp.vocab.strings
+        # what Token.pos_ looks up (a compiled module without type information)
+        self._pos_names: dict[int, str] = dict(
+            importlib.import_module("spacy.parts_of_speech").NAMES)
+        self._stop_words = STOP_WORDS
+        self._text: dict[int, str] = {}  # string hash -> string
+        self._stop: dict[int, int] = {}  # hash of the lower-case form -> 1 if a stop word
+
+    def _string(self, key: int) -> str:
+        text = self._text.get(key)
+        if text is None:
+            text = self._text[key] = str(self._strings[key])
+        return text
+
+    def __call__(self, doc: Any, offset: int) -> dict[str, list[Any]]:
+        """The arrays of one turn's ``Doc``; offsets are moved by ``offset``."""
+        idx, length, lemma, lower, pos, space, punct = doc.to_array(self._columns).T.tolist() \
+            if len(doc) else ([],) * 7
+        keep = [i for i, is_space in enumerate(space) if not is_space]
+        string, stop = self._string, self._stop
+        lemmas, stops = [], []
+        for i in keep:
+            low = lower[i]
+            lemmas.append(string(lemma[i]) or string(low))
+            is_stop = stop.get(low)
+            if is_stop is None:
+                is_stop = stop[low] = int(string(low) in self._stop_words)
+            stops.append(int(is_stop or punct[i]))
+        return {"start": [offset + idx[i] for i in keep],
+                "end": [offset + idx[i] + length[i] for i in keep],
+                "lemma": lemmas,
+                "pos": [self._pos_names.get(pos[i], "") for i in keep],
+                "stop": stops}
 
 
 def require_annotations(store: Store, document_ids: Sequence[int]) -> None:
