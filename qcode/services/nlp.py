@@ -138,8 +138,10 @@ def annotate_documents(
         offset = turn.start
         tokens = tokens_of(spacy_doc, offset)
         sents = []
+        document_text = work[di][0].text
         for sent in spacy_doc.sents:
-            text = sent.text
+            # sent.text, sliced from the text spaCy was given (Span.text joins its tokens)
+            text = document_text[offset + sent.start_char:offset + sent.end_char]
             lead = len(text) - len(text.lstrip())
             trail = len(text.rstrip())
             if trail > lead:
@@ -183,25 +185,29 @@ class TokenArrays:
             text = self._text[key] = str(self._strings[key])
         return text
 
+    def _is_stop(self, lower: int) -> int:
+        flag = self._stop[lower] = int(self._string(lower) in self._stop_words)
+        return flag
+
     def __call__(self, doc: Any, offset: int) -> dict[str, list[Any]]:
         """The arrays of one turn's ``Doc``; offsets are moved by ``offset``."""
-        idx, length, lemma, lower, pos, space, punct = doc.to_array(self._columns).T.tolist() \
-            if len(doc) else ([],) * 7
-        keep = [i for i, is_space in enumerate(space) if not is_space]
-        string, stop = self._string, self._stop
-        lemmas, stops = [], []
-        for i in keep:
-            low = lower[i]
-            lemmas.append(string(lemma[i]) or string(low))
-            is_stop = stop.get(low)
-            if is_stop is None:
-                is_stop = stop[low] = int(string(low) in self._stop_words)
-            stops.append(int(is_stop or punct[i]))
-        return {"start": [offset + idx[i] for i in keep],
-                "end": [offset + idx[i] + length[i] for i in keep],
-                "lemma": lemmas,
-                "pos": [self._pos_names.get(pos[i], "") for i in keep],
-                "stop": stops}
+        if not len(doc):
+            return {"start": [], "end": [], "lemma": [], "pos": [], "stop": []}
+        rows = doc.to_array(self._columns)  # one row a token, numpy uint64
+        if rows[:, 5].any():  # whitespace tokens are not stored
+            rows = rows[rows[:, 5] == 0]
+        idx = rows[:, 0]
+        lemma, lower, pos, punct = (rows[:, c].tolist() for c in (2, 3, 4, 6))
+        cached, string, stop, names = self._text.get, self._string, self._stop, self._pos_names
+        return {
+            "start": (idx + offset).tolist(),
+            "end": (idx + rows[:, 1] + offset).tolist(),
+            "lemma": [(cached(h) or string(h)) or (cached(w) or string(w))
+                      for h, w in zip(lemma, lower, strict=True)],
+            "pos": [names.get(p, "") for p in pos],
+            "stop": [(stop[w] if w in stop else self._is_stop(w)) | p
+                     for w, p in zip(lower, punct, strict=True)],
+        }
 
 
 def require_annotations(store: Store, document_ids: Sequence[int]) -> None:
