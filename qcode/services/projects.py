@@ -31,8 +31,8 @@ PROJECT_ENV = "QCODE_PROJECT"
 CODER_ENV = "QCODE_CODER"
 SPEAKER_PATTERNS_SETTING = "speaker_patterns"
 Progress = Callable[[int, int, str], None]
-# An import commits about this often: other writers (a coder in the TUI) wait at most
-# this long, plus one file, for the write lock.
+# An import reads files for about this long, then stores them in one transaction: other
+# writers (a coder in the TUI) wait only while a batch is stored, never while files are read.
 IMPORT_BATCH_SECONDS = 0.5
 
 
@@ -327,34 +327,35 @@ class _BatchLost(Exception):
 def _store_in_batches(store: Store, sources: Iterator[_Source],
                       store_one: Callable[[_Source, bool], None],
                       report: ImportReport) -> None:
-    """Store sources in transactions of about ``IMPORT_BATCH_SECONDS``, a savepoint per file.
+    """Store sources in batches: read for about ``IMPORT_BATCH_SECONDS``, then store.
 
-    A file that fails rolls back its savepoint alone. If a batch's transaction
-    cannot begin or commit, or SQLite rolls it back as a whole (a full disk), the
-    files of that batch are stored again one transaction each: each file is still
-    imported whole or reported failed, never half.
+    Files are read outside any transaction; each batch is stored in one
+    transaction, a savepoint per file, so a file that fails rolls back alone.
+    If a batch's transaction cannot begin or commit, or SQLite rolls it back as
+    a whole (a full disk), the files of that batch are stored again one
+    transaction each: each file is still imported whole or reported failed.
     """
-    source = next(sources, None)
-    while source is not None:
-        batch: list[_Source] = []
+    while batch := _next_batch(sources):
         first_row = len(report.rows)
         try:
             with store.transaction():
-                started = time.monotonic()
-                while source is not None and (
-                        not batch or time.monotonic() - started < IMPORT_BATCH_SECONDS):
-                    batch.append(source)
+                for source in batch:
                     store_one(source, True)
-                    source = next(sources, None)
         except (QcodeError, _BatchLost):
-            if not batch or batch[-1] is source:  # could not begin, or this file lost it
-                assert source is not None
-                if not batch:
-                    batch.append(source)
-                source = next(sources, None)
             del report.rows[first_row:]
-            for stored in batch:  # again, one transaction each
-                store_one(stored, False)
+            for source in batch:  # again, one transaction each
+                store_one(source, False)
+
+
+def _next_batch(sources: Iterator[_Source]) -> list[_Source]:
+    """The next sources read in about ``IMPORT_BATCH_SECONDS`` (at least one, if any)."""
+    batch: list[_Source] = []
+    started = time.monotonic()
+    for source in sources:
+        batch.append(source)
+        if time.monotonic() - started >= IMPORT_BATCH_SECONDS:
+            break
+    return batch
 
 
 def _check_new_documents(store: Store, report: ImportReport, actor: str) -> None:
