@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,8 @@ from qcode.codebook import (
     Codebook,
     build_tree,
 )
-from qcode.errors import InputError, NotFound
-from qcode.models import CodeInfo, Coder, Coding, Memo
+from qcode.errors import InputError, NotFound, QcodeError
+from qcode.models import CodeInfo, Coder, Coding, Document, Memo, Turn
 from qcode.services.projects import default_actor
 from qcode.store import Store
 
@@ -222,7 +222,11 @@ def list_codes(store: Store, codebook: str | None = None) -> list[CodeInfo]:
 
 def resolve_code(store: Store, ref: str) -> CodeInfo:
     """A code by id or by path (``samarbeid/forutsetninger/relasjoner``)."""
-    codes = store.codes()
+    return _find_code(store.codes(), ref)
+
+
+def _find_code(codes: Sequence[CodeInfo], ref: str) -> CodeInfo:
+    """``resolve_code`` among codes already read."""
     ref = ref.strip().strip("/")
     for c in codes:
         if c.id == ref or c.path == ref:
@@ -511,7 +515,12 @@ class SpanRequest:
 
 def _locate(store: Store, req: SpanRequest, snap: str) -> tuple[int, int, int]:
     doc = store.document(req.document)
-    turns = store.turns(doc.id)
+    return _locate_in(doc, store.turns(doc.id), req, snap)
+
+
+def _locate_in(doc: Document, turns: Sequence[Turn], req: SpanRequest,
+               snap: str) -> tuple[int, int, int]:
+    """(document id, start, end) of a request in a document already read."""
     if req.turn is not None:
         match = [t for t in turns if t.index == req.turn]
         if not match:
@@ -557,22 +566,79 @@ def apply_codings(store: Store, requests: Sequence[SpanRequest], coder: str | No
     who = resolve_coder(store, coder)
     if not requests:
         raise InputError("no spans to code", "name at least one span")
-    located = [(_locate(store, r, snap), resolve_code(store, r.code).id, r.memo)
-               for r in requests]
+    located = _locate_all(store, requests, snap)
     ids: list[int] = []
     with store.transaction(), store.capture() as changes:
-        for (doc_id, start, end), code_id, memo in located:
-            existing = store.find_coding(doc_id, start, end, code_id, who.id)
+        for span in located:
+            existing = store.find_coding(span.document_id, span.start, span.end, span.code_id,
+                                         who.id)
             ids.append(existing if existing is not None else
-                       store.insert_coding(doc_id, start, end, code_id, who.id, memo))
+                       store.insert_coding(span.document_id, span.start, span.end,
+                                           span.code_id, who.id, span.memo))
         if changes:
             n = len(changes)
-            first = store.coding(ids[0])
+            first = located[0]  # what ids[0] is: found or inserted with these values
             summary = (f"code {first.document} {first.start}-{first.end} as {first.code_id}"
                        if n == 1 else f"apply {n} codings")
             store.record_event(actor or who.id, kind, {"summary": summary, "coder": who.id,
                                                        "codings": ids}, changes)
-    return [store.coding(i) for i in ids]
+    return [replace(c, text=span.text) for c, span in
+            zip(store.codings_by_id(ids, with_text=False), located, strict=True)]
+
+
+@dataclass(frozen=True)
+class _Located:
+    """A span request resolved against its document and the codebook."""
+
+    document_id: int
+    document: str
+    start: int
+    end: int
+    code_id: str
+    memo: str
+    text: str
+
+
+def _locate_all(store: Store, requests: Sequence[SpanRequest], snap: str) -> list[_Located]:
+    """Locate every request, reading each document, its turns and the codes once.
+
+    Requests are handled document by document (one text in memory at a time); if
+    some fail, the error raised is that of the first failing request, as if they
+    were located in order.
+    """
+    codes = store.codes()
+    code_ids: dict[str, str] = {}
+    by_document: dict[str, list[int]] = {}
+    for i, r in enumerate(requests):
+        by_document.setdefault(r.document, []).append(i)
+    located: list[_Located | None] = [None] * len(requests)
+    failure: tuple[int, QcodeError] | None = None
+    for ref, positions in by_document.items():
+        if failure is not None and failure[0] < positions[0]:
+            continue
+        try:
+            doc = store.document(ref)
+        except QcodeError as exc:
+            failure = (positions[0], exc)
+            continue
+        turns = store.turns(doc.id)
+        for i in positions:
+            if failure is not None and failure[0] < i:
+                break
+            r = requests[i]
+            try:
+                doc_id, start, end = _locate_in(doc, turns, r, snap)
+                code_id = code_ids.get(r.code)
+                if code_id is None:
+                    code_id = code_ids[r.code] = _find_code(codes, r.code).id
+            except QcodeError as exc:
+                failure = (i, exc)
+                break
+            located[i] = _Located(doc_id, doc.name, start, end, code_id, r.memo,
+                                  doc.text[start:end])
+    if failure is not None:
+        raise failure[1]
+    return [span for span in located if span is not None]
 
 
 def apply_coding(store: Store, request: SpanRequest, coder: str | None, *,

@@ -106,9 +106,9 @@ def annotate_documents(
             for ti, turn in enumerate(turns):
                 yield doc.text[turn.start:turn.end], (di, ti)
 
-    from qcode.nlp.stopwords import STOP_WORDS
     from qcode.store.nlp import TurnAnnotation
 
+    tokens_of = TokenArrays(nlp)
     current: list[TurnAnnotation] = []
     current_doc = -1
     expected = {di: len(turns) for di, (_, turns) in enumerate(work)}
@@ -136,19 +136,12 @@ def annotate_documents(
             current, current_doc = [], di
         turn = work[di][1][ti]
         offset = turn.start
-        tokens: dict[str, list[Any]] = {"start": [], "end": [], "lemma": [], "pos": [],
-                                        "stop": []}
-        for tok in spacy_doc:
-            if tok.is_space:
-                continue
-            tokens["start"].append(offset + tok.idx)
-            tokens["end"].append(offset + tok.idx + len(tok.text))
-            tokens["lemma"].append(tok.lemma_ or tok.lower_)
-            tokens["pos"].append(tok.pos_ or "")
-            tokens["stop"].append(int(tok.lower_ in STOP_WORDS or tok.is_punct))
+        tokens = tokens_of(spacy_doc, offset)
         sents = []
+        document_text = work[di][0].text
         for sent in spacy_doc.sents:
-            text = sent.text
+            # sent.text, sliced from the text spaCy was given (Span.text joins its tokens)
+            text = document_text[offset + sent.start_char:offset + sent.end_char]
             lead = len(text) - len(text.lstrip())
             trail = len(text.rstrip())
             if trail > lead:
@@ -160,6 +153,61 @@ def annotate_documents(
             flush(di)
     report.seconds = time.perf_counter() - started
     return report
+
+
+class TokenArrays:
+    """The stored token arrays of a spaCy ``Doc``: start, end, lemma, pos, stop (no spaces).
+
+    Read with ``Doc.to_array`` (one call a turn) and strings looked up once a run
+    in a cache, instead of a ``Token`` object and its attributes for every token.
+    The result is the same as from the tokens: lemma is ``lemma_`` or else
+    ``lower_``, pos is ``pos_``, stop is 1 for a stop word (by ``lower_``) or
+    punctuation; offsets are ``offset + idx`` and ``offset + idx + len(text)``.
+    """
+
+    def __init__(self, nlp: Any) -> None:
+        import importlib
+
+        from qcode.nlp.stopwords import STOP_WORDS
+
+        self._columns = ["IDX", "LENGTH", "LEMMA", "LOWER", "POS", "IS_SPACE", "IS_PUNCT"]
+        self._strings = nlp.vocab.strings
+        # what Token.pos_ looks up (a compiled module without type information)
+        self._pos_names: dict[int, str] = dict(
+            importlib.import_module("spacy.parts_of_speech").NAMES)
+        self._stop_words = STOP_WORDS
+        self._text: dict[int, str] = {}  # string hash -> string
+        self._stop: dict[int, int] = {}  # hash of the lower-case form -> 1 if a stop word
+
+    def _string(self, key: int) -> str:
+        text = self._text.get(key)
+        if text is None:
+            text = self._text[key] = str(self._strings[key])
+        return text
+
+    def _is_stop(self, lower: int) -> int:
+        flag = self._stop[lower] = int(self._string(lower) in self._stop_words)
+        return flag
+
+    def __call__(self, doc: Any, offset: int) -> dict[str, list[Any]]:
+        """The arrays of one turn's ``Doc``; offsets are moved by ``offset``."""
+        if not len(doc):
+            return {"start": [], "end": [], "lemma": [], "pos": [], "stop": []}
+        rows = doc.to_array(self._columns)  # one row a token, numpy uint64
+        if rows[:, 5].any():  # whitespace tokens are not stored
+            rows = rows[rows[:, 5] == 0]
+        idx = rows[:, 0]
+        lemma, lower, pos, punct = (rows[:, c].tolist() for c in (2, 3, 4, 6))
+        cached, string, stop, names = self._text.get, self._string, self._stop, self._pos_names
+        return {
+            "start": (idx + offset).tolist(),
+            "end": (idx + rows[:, 1] + offset).tolist(),
+            "lemma": [(cached(h) or string(h)) or (cached(w) or string(w))
+                      for h, w in zip(lemma, lower, strict=True)],
+            "pos": [names.get(p, "") for p in pos],
+            "stop": [(stop[w] if w in stop else self._is_stop(w)) | p
+                     for w, p in zip(lower, punct, strict=True)],
+        }
 
 
 def require_annotations(store: Store, document_ids: Sequence[int]) -> None:

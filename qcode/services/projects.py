@@ -5,7 +5,8 @@ from __future__ import annotations
 import getpass
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ PROJECT_ENV = "QCODE_PROJECT"
 CODER_ENV = "QCODE_CODER"
 SPEAKER_PATTERNS_SETTING = "speaker_patterns"
 Progress = Callable[[int, int, str], None]
+# An import reads files for about this long, then stores them in one transaction: other
+# writers (a coder in the TUI) wait only while a batch is stored, never while files are read.
+IMPORT_BATCH_SECONDS = 0.5
 
 
 # -- projects ------------------------------------------------------------------------
@@ -215,10 +219,9 @@ def _apply_attribute_table(store: Store, table: AttributeTable, actor: str,
     unmatched: list[str] = []
     with store.transaction():
         if table.scope == "speaker":
-            for speaker, values in table.values.items():
-                store.set_attributes("speaker", speaker, values, table.types)
-            for speaker, role in table.roles.items():
-                store.set_speaker_role(speaker, role, "attributes")
+            store.set_attributes_many("speaker", [(speaker, values, table.types)
+                                                  for speaker, values in table.values.items()])
+            store.set_speaker_roles(table.roles.items(), "attributes")
         else:
             for name, values in table.values.items():
                 doc = store.current_by_name(name)
@@ -265,23 +268,37 @@ def import_paths(
         raise InputError("nothing to import: no supported files found",
                          "supported: .txt .md .docx .odt .pdf .vtt .srt .csv .xlsx")
     role_of = _role_preview(store, table)
-    for number, path in enumerate(files, start=1):
+
+    def read(number: int, path: Path) -> _Source:
         if progress:
             progress(number, len(files), path.name)
         try:
-            parsed_docs = read_source(path, options)
+            return _Source(path, read_source(path, options))
         except IngestError as exc:
-            report.rows.append(ImportedDocument(str(path), path.stem, "failed",
-                                                detail=exc.one_line()))
-            continue
+            return _Source(path, [], exc)
+
+    def store_one(source: _Source, in_batch: bool) -> None:
+        if source.error is not None:
+            report.rows.append(ImportedDocument(str(source.path), source.path.stem, "failed",
+                                                detail=source.error.one_line()))
+            return
         try:
-            rows = _store_source(store, path, parsed_docs, options, role_of, filename_pattern,
-                                 dry_run, actor, count_words)
+            rows = _store_source(store, source.path, source.documents, options, role_of,
+                                 filename_pattern, dry_run, actor, count_words)
         except QcodeError as exc:
-            report.rows.append(ImportedDocument(str(path), path.stem, "failed",
+            if in_batch and not store.conn.in_transaction:
+                raise _BatchLost from exc
+            report.rows.append(ImportedDocument(str(source.path), source.path.stem, "failed",
                                                 detail=exc.one_line()))
-            continue
+            return
         report.rows.extend(rows)
+
+    sources = (read(number, path) for number, path in enumerate(files, start=1))
+    if dry_run:
+        for source in sources:
+            store_one(source, False)
+    else:
+        _store_in_batches(store, sources, store_one, report)
     if not dry_run:
         _check_new_documents(store, report, actor)
     if table is not None and attributes is not None and table.scope == "document" \
@@ -292,6 +309,53 @@ def import_paths(
                                   + (f" and {len(unmatched) - 5} more" if len(unmatched) > 5
                                      else "") + " (not applied)")
     return report
+
+
+@dataclass
+class _Source:
+    """A source file read for import: its documents, or why it could not be read."""
+
+    path: Path
+    documents: list[ParsedDocument]
+    error: IngestError | None = None
+
+
+class _BatchLost(Exception):
+    """SQLite rolled back a batch's whole transaction (disk full, I/O error)."""
+
+
+def _store_in_batches(store: Store, sources: Iterator[_Source],
+                      store_one: Callable[[_Source, bool], None],
+                      report: ImportReport) -> None:
+    """Store sources in batches: read for about ``IMPORT_BATCH_SECONDS``, then store.
+
+    Files are read outside any transaction; each batch is stored in one
+    transaction, a savepoint per file, so a file that fails rolls back alone.
+    If a batch's transaction cannot begin or commit, or SQLite rolls it back as
+    a whole (a full disk), the files of that batch are stored again one
+    transaction each: each file is still imported whole or reported failed.
+    """
+    while batch := _next_batch(sources):
+        first_row = len(report.rows)
+        try:
+            with store.transaction():
+                for source in batch:
+                    store_one(source, True)
+        except (QcodeError, _BatchLost):
+            del report.rows[first_row:]
+            for source in batch:  # again, one transaction each
+                store_one(source, False)
+
+
+def _next_batch(sources: Iterator[_Source]) -> list[_Source]:
+    """The next sources read in about ``IMPORT_BATCH_SECONDS`` (at least one, if any)."""
+    batch: list[_Source] = []
+    started = time.monotonic()
+    for source in sources:
+        batch.append(source)
+        if time.monotonic() - started >= IMPORT_BATCH_SECONDS:
+            break
+    return batch
 
 
 def _check_new_documents(store: Store, report: ImportReport, actor: str) -> None:
@@ -363,23 +427,27 @@ def _store_source(
             store.ensure_speakers(counts)
             doc_id = store.insert_document(parsed, kind=kind, sha256=sha, word_count=words,
                                            actor=actor, previous=existing)
+            speaker_values: list[tuple[str, dict[str, AttributeValue],
+                                       dict[str, AttributeType]]] = []
+            given_roles: list[tuple[str, str | None]] = []
             for sid, attrs in parsed.speaker_attributes.items():
                 plain = {k: v for k, v in attrs.items() if k != "role"}
-                types = {k: infer_type([v]) for k, v in plain.items()}
-                store.set_attributes("speaker", sid, plain, types)
+                speaker_values.append((sid, plain, {k: infer_type([v]) for k, v in plain.items()}))
                 if "role" in attrs:
-                    store.set_speaker_role(sid, str(attrs["role"]), "attributes")
+                    given_roles.append((sid, str(attrs["role"])))
+            if speaker_values:  # a survey: one statement each for all respondents
+                store.set_attributes_many("speaker", speaker_values)
+                store.set_speaker_roles(given_roles, "attributes")
             doc_attrs: dict[str, AttributeValue] = dict(parsed.attributes)
             if filename_pattern:
                 doc_attrs.update(filename_attributes(filename_pattern, path.name))
             if doc_attrs:
-                store.set_attributes("document", store.document(doc_id).uid, doc_attrs,
+                store.set_attributes("document", store.document_uid(doc_id), doc_attrs,
                                      {k: infer_type([v]) for k, v in doc_attrs.items()})
             moved = kept = 0
             if existing is not None:
-                old = store.document(existing.id)
                 for coding_id, start, end in store.codings_on(existing.id):
-                    place = _anchor(old.text, parsed.text, start, end)
+                    place = _anchor(existing.text, parsed.text, start, end)
                     if place is None:
                         kept += 1
                     else:

@@ -16,12 +16,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from qcode.errors import InputError, ProjectError
 from qcode.store.db import storage_error, utc_now
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # Tables whose rows undo and redo may restore, with their primary key column.
 UNDOABLE_TABLES = {"coders": "id", "codebooks": "id", "codes": "id", "codings": "id",
@@ -58,8 +59,11 @@ class UndoStep:
 class StoreBase:
     """Connection, transactions, events, settings and undo of one open project file."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
-        self.db = db
+    def __init__(self, db: sqlite3.Connection | sqlite_utils.Database, path: Path) -> None:
+        if isinstance(db, sqlite3.Connection):
+            self._conn, self._db = db, None
+        else:
+            self._conn, self._db = db.conn, db
         self.path = path
         self._capture_stack: list[list[dict[str, Any]]] = []
 
@@ -68,8 +72,16 @@ class StoreBase:
     @property
     def conn(self) -> sqlite3.Connection:
         """The underlying sqlite3 connection."""
-        conn: sqlite3.Connection = self.db.conn
-        return conn
+        return self._conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils' view of the connection (imports sqlite-utils, and with it numpy)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self._conn)
+        return self._db
 
     def close(self) -> None:
         """Close the connection."""

@@ -181,11 +181,30 @@ class CodingRepo(StoreBase):
 
     # -- codings -----------------------------------------------------------------------
 
+    # Without the excerpt: ``substr(d.text, ...)`` per row makes SQLite read the whole
+    # document text (overflow pages) for every coding; ``_with_texts`` reads each text once.
     _CODING_SQL = (
         'SELECT k.id, k.uid, k.document_id, d.name, k.start, k."end", k.code_id, k.coder_id, '
-        "k.memo, k.created_at, substr(d.text, k.start + 1, k.\"end\" - k.start) "
-        "FROM codings k JOIN documents d ON d.id = k.document_id"
+        "k.memo, k.created_at FROM codings k JOIN documents d ON d.id = k.document_id"
     )
+
+    def _with_texts(self, rows: Sequence[Sequence[Any]]) -> list[Coding]:
+        """Codings from ``_CODING_SQL`` rows, each with its excerpt sliced from its document.
+
+        One document text is held at a time.
+        """
+        by_document: dict[int, list[int]] = {}
+        for i, r in enumerate(rows):
+            by_document.setdefault(r[2], []).append(i)
+        excerpts = [""] * len(rows)
+        for document_id, positions in by_document.items():
+            found = self.conn.execute("SELECT text FROM documents WHERE id = ?",
+                                      (document_id,)).fetchone()
+            text: str = found[0] if found else ""
+            for i in positions:
+                excerpts[i] = text[rows[i][4]:rows[i][5]]
+        return [Coding(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], t)
+                for r, t in zip(rows, excerpts, strict=True)]
 
     def insert_coding(self, document_id: int, start: int, end: int, code_id: str,
                       coder_id: str, memo: str = "", uid: str | None = None) -> int:
@@ -223,7 +242,7 @@ class CodingRepo(StoreBase):
             params.append(coder_id)
         sql = self._CODING_SQL + (" WHERE " + " AND ".join(where) if where else "")
         sql += ' ORDER BY d.name, k.start, k."end", k.code_id, k.coder_id'
-        return [Coding(*r) for r in self.conn.execute(sql, params)]
+        return self._with_texts(self.conn.execute(sql, params).fetchall())
 
     def document_coders(self, coder_ids: Sequence[str]) -> list[tuple[int, str]]:
         """(document id, coder id) for each of these coders with a coding on a current document."""
@@ -254,7 +273,23 @@ class CodingRepo(StoreBase):
             row = self.conn.execute(self._CODING_SQL + " WHERE k.uid = ?", (ref,)).fetchone()
         if row is None:
             raise NotFound(f"no coding {ref!r}", "list codings with 'qcode code list'")
-        return Coding(*row)
+        return self._with_texts([row])[0]
+
+    def codings_by_id(self, ids: Sequence[int], *, with_text: bool = True) -> list[Coding]:
+        """Codings by id, in the order given (``text`` empty unless ``with_text``)."""
+        found: dict[int, tuple[Any, ...]] = {}
+        unique = list(dict.fromkeys(ids))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i:i + 500]
+            for r in self.conn.execute(
+                    f"{self._CODING_SQL} WHERE k.id IN ({', '.join('?' for _ in chunk)})",
+                    chunk):
+                found[r[0]] = r
+        missing = [i for i in unique if i not in found]
+        if missing:
+            raise NotFound(f"no coding {missing[0]!r}", "list codings with 'qcode code list'")
+        rows = [found[i] for i in ids]
+        return self._with_texts(rows) if with_text else [Coding(*r) for r in rows]
 
     def update_coding(self, coding_id: int, values: dict[str, Any]) -> None:
         """Change a coding's memo, code or span (captured)."""

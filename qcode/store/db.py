@@ -1,5 +1,8 @@
 """Opening project files: connection settings, integrity check, migrations, backups.
 
+Opening an up-to-date project needs only ``sqlite3``: sqlite-utils (which imports
+numpy, ~0.3 s) is imported only when a migration is pending.
+
 The backup half of this module is the storage side of ``qcode.services.backup``:
 copies with SQLite's online backup API, backup file names (time, event id,
 reason), reading facts from a backup, checking a copy before it is restored,
@@ -15,14 +18,17 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import sqlite_utils
-
 from qcode.errors import ProjectCorrupt, ProjectError
+
+if TYPE_CHECKING:
+    import sqlite_utils
+    from sqlite_utils.migrations import Migrations as _SqliteUtilsMigrations
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 APPLICATION_ID = 0x51434F44  # "QCOD"
@@ -53,6 +59,95 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA recursive_triggers = ON")  # as sqlite-utils' Database sets it
+
+
+# -- migrations -------------------------------------------------------------------------
+
+MIGRATIONS_TABLE = "_sqlite_migrations"  # sqlite-utils' record of applied migrations
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One registered migration: its name, function and whether it runs in a transaction."""
+
+    name: str
+    fn: Callable[[Any], None] = field(compare=False)
+    transactional: bool = True
+
+
+class Migrations:
+    """A set of migrations with the interface of sqlite-utils' ``Migrations``.
+
+    Registering and listing migrations needs nothing but this class; reading
+    what is applied, and applying, go through sqlite-utils, imported on first use.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._migrations: list[Migration] = []
+
+    def __call__(self, *, name: str | None = None, transactional: bool = True,
+                 ) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+        """Register the decorated function as a migration (named ``name``)."""
+
+        def register(fn: Callable[[Any], None]) -> Callable[[Any], None]:
+            migration = Migration(name or fn.__name__, fn, transactional)
+            if any(m.name == migration.name for m in self._migrations):
+                raise ValueError(f"migration {migration.name!r} is registered twice in "
+                                 f"set {self.name!r}")
+            self._migrations.append(migration)
+            return fn
+
+        return register
+
+    def names(self) -> list[str]:
+        """Names of the registered migrations, in order."""
+        return [m.name for m in self._migrations]
+
+    def _sqlite_utils(self) -> _SqliteUtilsMigrations:
+        from sqlite_utils.migrations import Migrations as SqliteUtilsMigrations
+
+        real = SqliteUtilsMigrations(self.name)
+        for m in self._migrations:
+            real(name=m.name, transactional=m.transactional)(m.fn)
+        return real
+
+    def applied(self, db: sqlite_utils.Database) -> list[Any]:
+        """Applied migrations of this set (sqlite-utils' records), in order."""
+        return self._sqlite_utils().applied(db)
+
+    def pending(self, db: sqlite_utils.Database) -> list[Any]:
+        """Registered migrations not yet applied."""
+        return self._sqlite_utils().pending(db)
+
+    def apply(self, db: sqlite_utils.Database, **kwargs: Any) -> None:
+        """Apply the pending migrations (see sqlite-utils' ``Migrations.apply``)."""
+        self._sqlite_utils().apply(db, **kwargs)
+
+
+def applied_migrations(conn: sqlite3.Connection, migration_set: str = "qcode") -> list[str]:
+    """Names of the applied migrations of a set, in order (plain sqlite3; [] if none)."""
+    try:
+        return [r[0] for r in conn.execute(
+            f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ? ORDER BY rowid",
+            (migration_set,))]
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+
+
+def _up_to_date(conn: sqlite3.Connection, migrations: Any) -> bool:
+    """True when exactly the known migrations are applied (nothing pending, nothing newer).
+
+    Any doubt (an error reading the table) answers False: the full path decides.
+    """
+    try:
+        applied = applied_migrations(conn, migrations.name)
+    except sqlite3.Error:
+        return False
+    return bool(applied) and set(applied) == {m.name for m in migrations._migrations}
 
 
 def _looks_like_sqlite(path: Path) -> bool:
@@ -113,7 +208,22 @@ def storage_error(path: Path, exc: BaseException,
 
 
 def open_database(path: Path, *, create: bool = False) -> sqlite_utils.Database:
-    """Open (or with ``create`` make) a project file, check it and migrate it."""
+    """Open (or with ``create`` make) a project file, check it and migrate it (sqlite-utils).
+
+    ``connect_project`` does the same without importing sqlite-utils when nothing
+    is pending.
+    """
+    import sqlite_utils
+
+    return sqlite_utils.Database(connect_project(path, create=create))
+
+
+def connect_project(path: Path, *, create: bool = False) -> sqlite3.Connection:
+    """Open (or with ``create`` make) a project file, check it and migrate it.
+
+    sqlite-utils is imported only if a migration is pending (or the schema is
+    newer than this qcode, which ``schema.migrate`` refuses).
+    """
     from qcode.store import schema
 
     path = Path(path)
@@ -181,16 +291,19 @@ def open_database(path: Path, *, create: bool = False) -> sqlite_utils.Database:
         conn.close()
         raise
 
-    db = sqlite_utils.Database(conn)
+    if _up_to_date(conn, schema.migrations):
+        return conn
     try:
-        schema.migrate(db, path)
+        import sqlite_utils
+
+        schema.migrate(sqlite_utils.Database(conn), path)
     except BaseException as exc:
         conn.close()
         failure = storage_error(path, exc, "cannot be migrated to the new schema")
         if failure is not None:
             raise failure from exc
         raise
-    return db
+    return conn
 
 
 # -- backups: copies --------------------------------------------------------------------
@@ -357,9 +470,8 @@ def _facts(conn: sqlite3.Connection, path: Path) -> ProjectFacts:
     if app_id != APPLICATION_ID or not {"documents", "codings", "events"} <= tables:
         raise ProjectError(f"{path}: not a qcode project", "choose a backup made by qcode")
     migrations: tuple[str, ...] = ()
-    if "_sqlite_migrations" in tables:
-        migrations = tuple(r[0] for r in conn.execute(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = 'qcode' ORDER BY id"))
+    if MIGRATIONS_TABLE in tables:
+        migrations = tuple(applied_migrations(conn))
     uid_row = conn.execute("SELECT value FROM settings WHERE key = 'project_uid'").fetchone() \
         if "settings" in tables else None
     uid = None

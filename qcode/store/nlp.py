@@ -10,6 +10,9 @@ from typing import Any
 from qcode.store.base import StoreBase
 from qcode.store.db import utc_now
 
+# compact JSON of the token arrays; one encoder for all (json.dumps makes one a call)
+_TOKENS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 @dataclass(frozen=True)
 class TurnAnnotation:
@@ -44,8 +47,7 @@ class NlpRepo(StoreBase):
                 n_sents += 1
         self.conn.executemany(
             "INSERT INTO nlp_tokens (turn_id, document_id, data) VALUES (?, ?, ?)",
-            [(t.turn_id, document_id, json.dumps(t.tokens, ensure_ascii=False,
-                                                 separators=(",", ":"))) for t in turns])
+            [(t.turn_id, document_id, _TOKENS_JSON.encode(t.tokens)) for t in turns])
         self.conn.executemany(
             'INSERT INTO nlp_sentences (document_id, turn_id, idx, start, "end") '
             "VALUES (?, ?, ?, ?, ?)", sent_rows)

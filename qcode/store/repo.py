@@ -28,7 +28,13 @@ from qcode.models import (
 )
 from qcode.store.base import StoreBase
 from qcode.store.coding import CodingRepo
-from qcode.store.db import backup_to, open_database, timestamped_backup, utc_now
+from qcode.store.db import (
+    applied_migrations,
+    backup_to,
+    connect_project,
+    timestamped_backup,
+    utc_now,
+)
 from qcode.store.leaks import LeakRepo
 from qcode.store.nlp import NlpRepo, SuggestionRepo
 from qcode.store.query import QueryRepo
@@ -122,6 +128,15 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, LeakRe
                            "list documents with 'qcode docs'")
         return _doc(row, with_text=True)
 
+    def document_uid(self, document_id: int) -> str:
+        """The uid of a document version (without reading its text)."""
+        row = self.conn.execute("SELECT uid FROM documents WHERE id = ?",
+                                (document_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no document {document_id} in {self.path.name}",
+                           "list documents with 'qcode docs'")
+        return str(row[0])
+
     def _has_name(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM documents WHERE name = ?", (name,)).fetchone() \
             is not None
@@ -161,11 +176,15 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, LeakRe
         if previous is not None:
             self.conn.execute("UPDATE documents SET superseded_by = ? WHERE id = ?",
                               (doc_id, previous.id))
-        self.insert_segments(doc_id, parsed.segments)
+        self.insert_segments(doc_id, parsed.segments, text=parsed.text)
         return doc_id
 
-    def insert_segments(self, document_id: int, segments: Sequence[Segment]) -> None:
-        """Store the turns/segments of a document (speakers must exist)."""
+    def insert_segments(self, document_id: int, segments: Sequence[Segment], *,
+                        text: str | None = None) -> None:
+        """Store the turns/segments of a document (speakers must exist) and index their text.
+
+        ``text`` is the document's stored text, if the caller has it (else it is read).
+        """
         self._require_transaction()
         self.conn.executemany(
             'INSERT INTO turns (document_id, idx, start, "end", speaker, time_start, time_end, '
@@ -173,10 +192,15 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, LeakRe
             [(document_id, i, s.start, s.end, s.speaker, s.time_start, s.time_end, s.label)
              for i, s in enumerate(segments, start=1)],
         )
-        self.conn.execute(
-            "INSERT INTO turns_fts (rowid, text) SELECT t.id, "
-            'substr(d.text, t.start + 1, t."end" - t.start) FROM turns t '
-            "JOIN documents d ON d.id = t.document_id WHERE t.document_id = ?", (document_id,))
+        if text is None:
+            text = str(self.conn.execute("SELECT text FROM documents WHERE id = ?",
+                                         (document_id,)).fetchone()[0])
+        # sliced here: substr(d.text, ...) per turn would read the whole text for each turn
+        self.conn.executemany(
+            "INSERT INTO turns_fts (rowid, text) VALUES (?, ?)",
+            [(tid, text[start:end]) for tid, start, end in self.conn.execute(
+                'SELECT id, start, "end" FROM turns WHERE document_id = ? ORDER BY idx',
+                (document_id,))])
 
     def turns(self, document_id: int) -> list[Turn]:
         """The segments of a document in order, with their speakers' roles."""
@@ -250,23 +274,30 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, LeakRe
         """Create missing speakers, with the role their id's rule gives."""
         self._require_transaction()
         rules = self.role_rules()
-        for sid in ids:
+        rows = []
+        for sid in dict.fromkeys(ids):
             role = self.role_for(sid, rules)
-            self.conn.execute(
-                "INSERT INTO speakers (id, role, role_source) VALUES (?, ?, ?) "
-                "ON CONFLICT(id) DO NOTHING", (sid, role, "rule" if role else "none"))
+            rows.append((sid, role, "rule" if role else "none"))
+        self.conn.executemany(
+            "INSERT INTO speakers (id, role, role_source) VALUES (?, ?, ?) "
+            "ON CONFLICT(id) DO NOTHING", rows)
 
     def set_speaker_role(self, speaker: str, role: str | None, source: str) -> None:
         """Set a speaker's role; a role set by the user is never overwritten by attributes."""
+        self.set_speaker_roles([(speaker, role)], source)
+
+    def set_speaker_roles(self, roles: Iterable[tuple[str, str | None]], source: str) -> None:
+        """``set_speaker_role`` for many (speaker, role) pairs at once, in order."""
         self._require_transaction()
-        self.ensure_speakers([speaker])
+        pairs = list(roles)
+        self.ensure_speakers(sid for sid, _ in pairs)
         if source == "attributes":
-            self.conn.execute(
+            self.conn.executemany(
                 "UPDATE speakers SET role = ?, role_source = 'attributes' "
-                "WHERE id = ? AND role_source <> 'user'", (role, speaker))
+                "WHERE id = ? AND role_source <> 'user'", [(role, sid) for sid, role in pairs])
         else:
-            self.conn.execute("UPDATE speakers SET role = ?, role_source = ? WHERE id = ?",
-                              (role, source, speaker))
+            self.conn.executemany("UPDATE speakers SET role = ?, role_source = ? WHERE id = ?",
+                                  [(role, source, sid) for sid, role in pairs])
 
     def speakers(self) -> list[Speaker]:
         """Every speaker with its role and turn and document counts (current versions)."""
@@ -309,20 +340,42 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, LeakRe
                        values: Mapping[str, AttributeValue],
                        types: Mapping[str, AttributeType]) -> None:
         """Set typed attributes of a document (by uid) or a speaker (by id)."""
+        self.set_attributes_many(scope, [(target, values, types)])
+
+    def set_attributes_many(
+        self, scope: str,
+        items: Sequence[tuple[str, Mapping[str, AttributeValue], Mapping[str, AttributeType]]],
+    ) -> None:
+        """``set_attributes`` for many (target, values, types), in order, in a few statements.
+
+        A name keeps the type it was first given (declared before, or by the first
+        target that has it); a value of another non-text type is refused (InputError).
+        """
         self._require_transaction()
         table, key = (("document_attributes", "document_uid") if scope == "document"
                       else ("speaker_attributes", "speaker"))
         if scope == "speaker":
-            self.ensure_speakers([target])
+            self.ensure_speakers(target for target, _, _ in items)
         declared = self.attribute_types(scope)
-        for name, value in values.items():
-            self.define_attribute(scope, name, types[name])
-            kind = declared.get(name, types[name])
-            stored = _to_sql(value) if kind != "text" else str(_to_sql(value))
-            self.conn.execute(
-                f"INSERT INTO {table} ({key}, name, value) VALUES (?, ?, ?) "
-                f"ON CONFLICT({key}, name) DO UPDATE SET value = excluded.value",
-                (target, name, stored))
+        new_defs: list[tuple[str, str, AttributeType]] = []
+        rows: list[tuple[str, str, str | int | float]] = []
+        for target, values, types in items:
+            for name, value in values.items():
+                kind = declared.get(name)
+                if kind is None:
+                    kind = declared[name] = types[name]
+                    new_defs.append((scope, name, kind))
+                elif kind != types[name] and types[name] != "text":
+                    raise InputError(
+                        f"{scope} attribute {name!r} is a {kind} attribute, not {types[name]}",
+                        f"use the same type for {name!r} in every file")
+                rows.append((target, name,
+                             _to_sql(value) if kind != "text" else str(_to_sql(value))))
+        self.conn.executemany("INSERT INTO attribute_defs (scope, name, type) VALUES (?, ?, ?)",
+                              new_defs)
+        self.conn.executemany(
+            f"INSERT INTO {table} ({key}, name, value) VALUES (?, ?, ?) "
+            f"ON CONFLICT({key}, name) DO UPDATE SET value = excluded.value", rows)
 
     def attributes(self, scope: str) -> dict[str, dict[str, AttributeValue]]:
         """All attributes of a scope: target -> name -> typed value."""
@@ -435,9 +488,10 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, LeakRe
 
     def schema_version(self) -> str:
         """The newest applied migration."""
-        from qcode.store.schema import schema_version
+        from qcode.store.schema import migrations
 
-        return schema_version(self.db)
+        applied = applied_migrations(self.conn, migrations.name)
+        return applied[-1] if applied else "none"
 
     def file_size(self) -> int:
         """Bytes used by the project file (pages times page size)."""
@@ -448,4 +502,4 @@ class Store(CodingRepo, NlpRepo, SuggestionRepo, QueryRepo, TeamworkRepo, LeakRe
 
 def open_store(path: Path, *, create: bool = False) -> Store:
     """Open (or create) a project file as a Store."""
-    return Store(open_database(Path(path), create=create), Path(path))
+    return Store(connect_project(Path(path), create=create), Path(path))

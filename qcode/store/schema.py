@@ -9,11 +9,13 @@ add a new one.
 from __future__ import annotations
 
 from pathlib import Path
-
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING
 
 from qcode.errors import ProjectError
+from qcode.store.db import Migrations
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 migrations = Migrations("qcode")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -331,3 +332,83 @@ def test_coder_identity(coded: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InputError, match="not valid"):
         services.resolve_coder(coded, "Kari Koder")
     assert [c.id for c in coded.coders()] == ["anna", "coder-c"]
+
+
+def test_coding_texts_are_the_stored_spans_on_every_version(coded: Store,
+                                                            tmp_path: Path) -> None:
+    """Excerpts sliced in Python equal SQLite's substr() of the stored text, emoji included."""
+    folder = tmp_path / "emoji"
+    folder.mkdir()
+    source = folder / "E1.txt"
+    source.write_text("I: Hvordan gikk det? 🙂\n\nE1: Blåbærsyltetøy 😀 på 𝔅ergen-møtet, "
+                      "og så videre.\n", encoding="utf-8")
+    services.import_paths(coded, [folder], services.import_options(coded), actor="tester")
+    requests = [SpanRequest("E1", "relasjoner", quote="😀 på 𝔅ergen"),
+                SpanRequest("E1", "samarbeid", turn=2),
+                SpanRequest("JS1", "relasjoner", quote="nærhet"),
+                SpanRequest("E1", "ledelse", quote="Blåbærsyltetøy")]
+    applied = services.apply_codings(coded, requests, "coder-a")
+    assert [c.text for c in applied[:1]] == ["😀 på 𝔅ergen"]
+    source.write_text(source.read_text(encoding="utf-8").replace("og så videre", "og slik"),
+                      encoding="utf-8")  # a new version: codings move, the old one stays
+    services.import_paths(coded, [folder], services.import_options(coded), actor="tester")
+    expected = dict(coded.conn.execute(
+        'SELECT k.id, substr(d.text, k.start + 1, k."end" - k.start) FROM codings k '
+        "JOIN documents d ON d.id = k.document_id").fetchall())
+    for current_only in (True, False):
+        found = coded.codings(current_only=current_only)
+        assert found and all(c.text == expected[c.id] for c in found)
+    assert len(coded.codings(current_only=False)) == len(expected) == 4
+    assert [coded.coding(c.id).text for c in applied] == [expected[c.id] for c in applied]
+    assert [c.text for c in coded.codings_by_id([c.id for c in reversed(applied)])] == \
+        [expected[c.id] for c in reversed(applied)]
+    assert [c.text for c in applied] == [r.quote or applied[1].text for r in requests]
+
+
+def _statements_during(store: Store, action: Any) -> tuple[Any, list[str]]:
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    try:
+        result = action()
+    finally:
+        store.conn.set_trace_callback(None)
+    return result, statements
+
+
+def _text_reads(statements: list[str]) -> int:
+    return sum(1 for s in statements if "d.text" in s or "SELECT text FROM documents" in s)
+
+
+def test_applying_reads_each_document_and_the_codes_once(coded: Store) -> None:
+    doc = coded.document("JS1")
+    start = doc.text.index("nærhet")
+    single, statements = _statements_during(coded, lambda: services.apply_coding(
+        coded, SpanRequest("JS1", "relasjoner", start=start, end=start + 6), "coder-a"))
+    assert single.text == "nærhet" and single.document == "JS1"
+    assert _text_reads(statements) == 1  # the TUI's apply: no second read for the result
+    assert sum(1 for s in statements if "FROM codes c" in s) == 1
+    requests = [SpanRequest("JS1" if i % 2 else "V1", "relasjoner" if i % 3 else "ledelse",
+                            turn=2, memo=f"m{i}") for i in range(40)]
+    found, statements = _statements_during(
+        coded, lambda: services.apply_codings(coded, requests, "coder-b"))
+    assert _text_reads(statements) == 2 and sum(1 for s in statements if "FROM codes c" in s) == 1
+    assert [(c.document, c.code_id) for c in found] == \
+        [(r.document, "relasjoner" if i % 3 else "ledelse") for i, r in enumerate(requests)]
+    assert len({c.id for c in found}) == 4  # identical spans are stored once
+    assert all(c == coded.coding(c.id) for c in found)  # text, memo, times as stored
+    assert services.undo(coded, "coder-b") == "apply 4 codings"
+
+
+def test_the_first_failing_request_is_reported(coded: Store) -> None:
+    ok = SpanRequest("JS1", "relasjoner", turn=2)
+    with pytest.raises(NotFound, match="no document 'nope'"):
+        services.apply_codings(coded, [ok, SpanRequest("nope", "relasjoner", turn=1),
+                                       SpanRequest("JS1", "relasjoner", turn=99)], "coder-a")
+    with pytest.raises(InputError, match="has no turn 99"):
+        services.apply_codings(coded, [ok, SpanRequest("JS1", "relasjoner", turn=99),
+                                       SpanRequest("nope", "relasjoner", turn=1)], "coder-a")
+    with pytest.raises(NotFound, match="no code 'ukjent'"):
+        services.apply_codings(coded, [SpanRequest("V1", "relasjoner", turn=2),
+                                       SpanRequest("JS1", "ukjent", turn=2),
+                                       SpanRequest("V1", "relasjoner", turn=99)], "coder-a")
+    assert coded.counts()["codings"] == 0

@@ -85,6 +85,37 @@ def test_full_disk_during_an_import(coded: Store, tmp_path: Path) -> None:
     assert services.check_project(coded) == []
 
 
+def test_full_disk_in_the_middle_of_a_batch_of_files(coded: Store, tmp_path: Path) -> None:
+    """SQLite rolls back the whole batch transaction on a full disk: the files stored
+    before the failing one are stored again, one transaction each, and the report
+    says exactly what the project holds."""
+    small = write_transcripts(tmp_path / "små", 3, 10, prefix="JS")
+    scratch = open_store(shutil.copy(coded.path, tmp_path / "scratch.qcode"))
+    try:  # how many pages the small files take
+        pages = scratch.conn.execute("PRAGMA page_count").fetchone()[0]
+        assert services.import_paths(scratch, [small], services.import_options(scratch)
+                                     ).count("new") == 3
+        needed = scratch.conn.execute("PRAGMA page_count").fetchone()[0] - pages
+    finally:
+        scratch.close()
+    write_transcripts(tmp_path / "store", 1, 400, prefix="V")
+    shutil.copy(tmp_path / "store" / "V0.txt", small / "JS1-lang.txt")  # sorted second
+    statements: list[str] = []
+    _cap(coded, needed + 4)
+    coded.conn.set_trace_callback(statements.append)
+    try:
+        report = services.import_paths(coded, [small], services.import_options(coded))
+    finally:
+        coded.conn.set_trace_callback(None)
+        _uncap(coded)
+    assert [(r.name, r.status) for r in report.rows] == [
+        ("JS0", "new"), ("JS1-lang", "failed"), ("JS1", "new"), ("JS2", "new")]
+    assert "the disk is full" in report.rows[1].detail
+    assert sum(s.startswith("BEGIN") for s in statements) >= 1 + 4  # the batch, then each file
+    assert {d.name for d in coded.documents()} == {"V0", "V1", "V2", "JS0", "JS1", "JS2"}
+    assert services.check_project(coded) == []
+
+
 def test_full_disk_during_bulk_coding_and_a_merge(coded: Store) -> None:
     spans = [SpanRequest(f"V{i % 3}", f"k{i % 4}", start=i, end=i + 4) for i in range(600)]
     before = _snapshot(coded)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -263,3 +264,117 @@ def test_demo_builds_a_consistent_project(tmp_path: Path) -> None:
         assert same and len(same) < min(len(v) for v in spans.values())
     finally:
         store.close()
+
+
+def test_full_text_index_holds_each_turn_text(store: Store, transcript_dir: Path) -> None:
+    """The FTS rows, filled from the text in memory, are those SQL's substr() would give."""
+    (transcript_dir / "E1.txt").write_text(
+        "I: Og så? 🙂\n\nE1: Blåbærsyltetøy 😀 på 𝔅ergen-møtet, ærlig talt.\n",
+        encoding="utf-8")
+    _import(store, transcript_dir)
+    q = store.conn.execute
+    q("CREATE VIRTUAL TABLE temp.ref_fts USING fts5(text, content='', "
+      "tokenize = 'unicode61 remove_diacritics 0')")
+    try:
+        q("INSERT INTO temp.ref_fts (rowid, text) SELECT t.id, "
+          'substr(d.text, t.start + 1, t."end" - t.start) FROM turns t '
+          "JOIN documents d ON d.id = t.document_id")
+        q("CREATE VIRTUAL TABLE temp.ref_vocab USING fts5vocab(temp, ref_fts, instance)")
+        q("CREATE VIRTUAL TABLE temp.our_vocab USING fts5vocab(main, turns_fts, instance)")
+        ours = q("SELECT term, doc, offset FROM temp.our_vocab ORDER BY 1, 2, 3").fetchall()
+        reference = q("SELECT term, doc, offset FROM temp.ref_vocab ORDER BY 1, 2, 3").fetchall()
+    finally:
+        for table in ("our_vocab", "ref_vocab", "ref_fts"):
+            q(f"DROP TABLE IF EXISTS temp.{table}")
+    assert ours == reference and len(ours) > 50
+    e1 = store.document("E1")
+    turn = store.turns(e1.id)[1]
+    assert store.fts_turns('"blåbærsyltetøy"') == [turn.id]
+
+
+def test_files_are_imported_in_one_transaction_each_file_alone(
+        tmp_path: Path, transcript_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One transaction for many files (a savepoint each); a file that fails rolls back alone."""
+    from qcode.services import projects
+
+    original = Store.insert_document
+
+    def insert_document(self: Store, parsed: Any, **kwargs: Any) -> int:
+        doc_id = original(self, parsed, **kwargs)
+        if parsed.name == "V1":  # fails after its document and turns are written
+            raise InputError("simulated failure half-way through V1")
+        return doc_id
+
+    monkeypatch.setattr(Store, "insert_document", insert_document)
+    begins = {}
+    default = projects.IMPORT_BATCH_SECONDS
+    for seconds in (default, 0.0):
+        monkeypatch.setattr(projects, "IMPORT_BATCH_SECONDS", seconds)
+        path = services.init_project(tmp_path / f"batch-{seconds}.qcode", actor="tester")
+        store = services.open_project(path)
+        try:
+            statements: list[str] = []
+            store.conn.set_trace_callback(statements.append)
+            try:
+                report = _import(store, transcript_dir)
+            finally:
+                store.conn.set_trace_callback(None)
+            begins[seconds] = sum(1 for s in statements if s.startswith("BEGIN"))
+            assert [(r.name, r.status) for r in report.rows] == [
+                ("JS1", "new"), ("V1", "failed"), ("V2", "new")]
+            assert "half-way" in report.rows[1].detail
+            assert [d.name for d in store.documents()] == ["JS1", "V2"]
+            assert store.conn.execute(
+                "SELECT count(*) FROM turns WHERE document_id NOT IN "
+                "(SELECT id FROM documents)").fetchone()[0] == 0
+            assert len(store.events()) == 1 + 2 + (1 if any(  # init, imports, findings
+                e["kind"] == "anonymize.findings" for e in store.events()) else 0)
+            assert services.check_project(store) == []
+        finally:
+            store.close()
+    assert begins[0.0] == begins[default] + 2  # 3 files: 3 transactions, or 1
+
+
+def test_survey_speaker_attributes_are_set_in_bulk(store: Store, tmp_path: Path) -> None:
+    """A survey's respondent attributes and roles take a few statements, not a few per
+    respondent, with the same result as setting them one by one."""
+    rows = ["id,rolle,kontor,ansiennitet_ar,svar"]
+    rows += [f"{i},{'veileder' if i % 2 else 'jobbspesialist'},Kontor {i % 3},{i % 17},"
+             f"Samarbeidet fungerer godt i svar nummer {i}." for i in range(1, 301)]
+    survey = tmp_path / "stor.csv"
+    survey.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    try:
+        report = _import(store, survey)
+    finally:
+        store.conn.set_trace_callback(None)
+    assert report.count("new") == 1, [r.detail for r in report.rows]
+    reads = [s for s in statements if s.startswith("SELECT")]  # one by one: > 5 a respondent
+    assert len(reads) < 60, len(reads)
+    attrs = store.attributes("speaker")
+    speakers = {s.id: s for s in store.speakers()}
+    respondents = sorted((k for k in attrs if k.startswith("R")), key=lambda k: int(k[1:]))
+    assert len(respondents) == 300
+    first = respondents[0]
+    assert attrs[first] == {"kontor": "Kontor 1", "ansiennitet_ar": 1}
+    assert speakers[first].role == "veileder" and speakers[respondents[1]].role == \
+        "jobbspesialist"
+    assert store.attribute_types("speaker") == {"ansiennitet_ar": "number", "kontor": "text"}
+
+
+def test_bulk_attributes_keep_the_first_type_of_a_name(store: Store) -> None:
+    with store.transaction():
+        store.set_attributes_many("speaker", [
+            ("A1", {"alder": 40, "kontor": "Nord"}, {"alder": "number", "kontor": "text"}),
+            ("A2", {"alder": "ukjent"}, {"alder": "text"}),  # text never clashes
+        ])
+    assert store.attributes("speaker") == {"A1": {"alder": 40, "kontor": "Nord"},
+                                           "A2": {"alder": "ukjent"}}
+    before = store.counts()
+    with pytest.raises(InputError, match="'kontor' is a text attribute, not number"), \
+            store.transaction():
+        store.set_attributes_many("speaker", [
+            ("A3", {"alder": 50}, {"alder": "number"}),
+            ("A4", {"kontor": 7}, {"kontor": "number"})])
+    assert store.counts() == before and "A3" not in store.attributes("speaker")

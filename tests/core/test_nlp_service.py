@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,8 @@ from qcode.errors import InputError
 from qcode.nlp import pipeline
 from qcode.nlp.matching import IndicatorMatcher
 from qcode.store import Store
+
+from ..conftest import CORPUS
 
 
 @pytest.fixture
@@ -157,3 +160,56 @@ def test_stored_tokens_are_compact_json(imported: Store, blank: None) -> None:
     row = imported.conn.execute("SELECT data FROM nlp_tokens LIMIT 1").fetchone()[0]
     data = json.loads(row)
     assert set(data) == {"start", "end", "lemma", "pos", "stop"}
+
+
+def _tokens_of_token_objects(doc: Any, offset: int) -> dict[str, list[Any]]:
+    """The token arrays as annotation built them from spaCy Token objects (the reference)."""
+    from qcode.nlp.stopwords import STOP_WORDS
+
+    tokens: dict[str, list[Any]] = {"start": [], "end": [], "lemma": [], "pos": [], "stop": []}
+    for tok in doc:
+        if tok.is_space:
+            continue
+        tokens["start"].append(offset + tok.idx)
+        tokens["end"].append(offset + tok.idx + len(tok.text))
+        tokens["lemma"].append(tok.lemma_ or tok.lower_)
+        tokens["pos"].append(tok.pos_ or "")
+        tokens["stop"].append(int(tok.lower_ in STOP_WORDS or tok.is_punct))
+    return tokens
+
+
+def _compact(tokens: dict[str, list[Any]]) -> str:
+    return json.dumps(tokens, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("tier", ["blank", "shipped"])
+def test_stored_tokens_are_byte_identical_to_the_token_objects(
+        store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tier: str) -> None:
+    """Token arrays read with Doc.to_array store exactly what Token attributes gave."""
+    if tier == "shipped" and not (pipeline.SHIPPED_DIR / "meta.json").exists():
+        pytest.skip("the shipped pipeline is not built")
+    setting = "blank" if tier == "blank" else str(pipeline.SHIPPED_DIR)
+    monkeypatch.setenv("QCODE_NLP_PIPELINE", setting)
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "R1.txt").write_text(
+        "I: Hei!!  «Ja» – sa hun… 😀 OK?\n\nR1: (…)  Det var  dobbelt  mellomrom,\tog tab.\n"
+        "Neste linje: 3,5 % av 1 200 kr. E-post: a@b.no. NAV-kontoret og Nav-veilederen!\n\n"
+        "I: ?\n\nR1: -\n", encoding="utf-8")
+    sources = [odd, CORPUS / "intervjuer" / "JS1.txt"] if tier == "shipped" else \
+        [odd, CORPUS / "intervjuer", CORPUS / "fokusgruppe"]
+    services.import_paths(store, sources, services.import_options(store), actor="tester")
+    services.annotate_documents(store)
+    nlp = pipeline.load_pipeline(pipeline.choose_pipeline(setting))
+    compared = 0
+    for listed in store.documents():
+        doc = store.document(listed.id)
+        stored = dict(store.conn.execute(
+            "SELECT turn_id, data FROM nlp_tokens WHERE document_id = ?", (doc.id,)).fetchall())
+        turns = [t for t in store.turns(doc.id) if t.end > t.start]
+        assert set(stored) == {t.id for t in turns}
+        for turn, spacy_doc in zip(turns, nlp.pipe(doc.text[t.start:t.end] for t in turns),
+                                   strict=True):
+            assert stored[turn.id] == _compact(_tokens_of_token_objects(spacy_doc, turn.start))
+            compared += 1
+    assert compared >= (20 if tier == "shipped" else 300)

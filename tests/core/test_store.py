@@ -25,11 +25,49 @@ def test_init_creates_configured_project(project_path: Path) -> None:
         assert q("PRAGMA foreign_keys").fetchone()[0] == 1
         assert q("PRAGMA busy_timeout").fetchone()[0] >= 5000
         assert q("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert q("PRAGMA recursive_triggers").fetchone()[0] == 1
         assert store.schema_version() == NEWEST
         assert [e["kind"] for e in store.events()] == ["project.init"]
         assert store.get_setting("project_uid")
     finally:
         store.close()
+
+
+_OPEN_AND_LIST_MODULES = """
+import sys
+from qcode.store import open_store
+store = open_store(sys.argv[1])
+print(store.schema_version(), len(store.documents()))
+store.close()
+if sys.argv[2] == "services":
+    from qcode import services
+    services.open_project(sys.argv[1]).close()
+print(" ".join(sorted(m for m in ("numpy", "sqlite_utils") if m in sys.modules)) or "-")
+"""
+
+
+@pytest.mark.parametrize("how", ["store", "services"])
+def test_opening_an_up_to_date_project_imports_neither_sqlite_utils_nor_numpy(
+        project_path: Path, how: str) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _OPEN_AND_LIST_MODULES, str(project_path), how],
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == [f"{NEWEST} 0", "-"]
+
+
+def test_opening_a_project_with_a_pending_migration_uses_sqlite_utils(
+        tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    path = tmp_path / "old.qcode"
+    shutil.copy(FIXTURES / "schema-0001_initial.qcode", path)
+    out = subprocess.run([sys.executable, "-c", _OPEN_AND_LIST_MODULES, str(path), "store"],
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0].startswith(f"{NEWEST} ") and out[1] == "numpy sqlite_utils"
 
 
 def test_init_refuses_existing_file(project_path: Path) -> None:
