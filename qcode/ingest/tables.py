@@ -131,8 +131,11 @@ def read_xlsx(raw: bytes, path: str, sheet: str | None = None) -> Table:
                 raise IngestError(path, f"has no sheet named {sheet!r}",
                                   f"choose one of: {', '.join(wb.sheetnames)}")
             ws = wb[sheet]
-        else:
+        elif wb.worksheets:
             ws = wb.worksheets[0]
+        else:  # a damaged workbook.xml can list no sheets at all
+            raise IngestError(path, "has no worksheet",
+                              "open it in a spreadsheet program and save it again as .xlsx")
         if ws.max_column is not None and ws.max_column > MAX_COLUMNS:
             raise IngestError(path, f"refused: {ws.max_column} columns", "keep fewer columns")
         rows = []

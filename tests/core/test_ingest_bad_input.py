@@ -201,6 +201,23 @@ def test_xlsx_empty_sheet(tmp_path: Path, make_xlsx: Callable[..., Path],
     ingest_refused(make_xlsx(tmp_path / "tom.xlsx", []), "the sheet is empty")
 
 
+
+def test_xlsx_whose_workbook_lists_no_sheet(tmp_path: Path, make_xlsx: Callable[..., Path],
+                                            rezip: Callable[..., bytes],
+                                            ingest_refused: Refused) -> None:
+    """Found by hypothesis: one changed byte in workbook.xml left openpyxl a workbook
+    without worksheets, and reading the first one raised IndexError."""
+    import re
+
+    good = make_xlsx(tmp_path / "god.xlsx", [["respondent", "svar"], ["1", "ja"]])
+    raw = good.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        workbook = zf.read("xl/workbook.xml").decode()
+    path = tmp_path / "uten-ark.xlsx"
+    path.write_bytes(rezip(raw, replace={"xl/workbook.xml": re.sub(
+        r"<sheets>.*</sheets>", "<sheets/>", workbook, flags=re.S).encode()}))
+    ingest_refused(path, "has no worksheet", "save it again as .xlsx")
+
 # ---------------------------------------------------------------------------
 # zip-based documents (docx, odt, xlsx)
 # ---------------------------------------------------------------------------
