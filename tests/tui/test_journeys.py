@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from qcode import services
 from qcode.tui.app import QcodeApp
@@ -296,3 +297,105 @@ def test_command_palette_opens_documents_codes_and_saved_queries(
             assert app.screen.last_query == "relasjoner"  # type: ignore[attr-defined]
 
     run(journey())
+
+
+def _add_third_coder(project: Path) -> None:
+    """coder-c codes like coder-a, leaving out every third coding."""
+    store = services.open_project(project)
+    try:
+        docs_b = {k.document for k in services.list_codings(store, coder="coder-b")}
+        requests = [services.SpanRequest(k.document, k.code_id, start=k.start, end=k.end)
+                    for i, k in enumerate(services.list_codings(store, coder="coder-a"))
+                    if k.document in docs_b and i % 3]
+        services.apply_codings(store, requests, "coder-c")
+    finally:
+        store.close()
+
+
+def test_agreement_of_three_coders_and_keep_one_of_them(demo_project: Path,
+                                                         app_for: AppFor) -> None:
+    from textual.widgets import DataTable, SelectionList
+
+    from qcode.tui.screens.agreement import AgreementScreen
+    from qcode.tui.screens.modals import MultiChoiceModal
+
+    _add_third_coder(demo_project)
+    coders = ["coder-a", "coder-b", "coder-c"]
+    app = app_for(demo_project, coder="coder-a", screen="agreement", agreement_bootstrap=0)
+    resolved: list[Any] = []
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, AgreementScreen)
+            assert screen.coders == coders  # every coder but the consensus
+            await pilot.press("g")
+            await settle(app, pilot)
+            report = screen.report
+            assert report is not None and report.coders == coders and report.rows
+            assert set(screen.pairwise) == {("coder-a", "coder-b"), ("coder-a", "coder-c"),
+                                            ("coder-b", "coder-c")}
+            table = screen.query_one("#agree-table", DataTable)
+            labels = [str(c.label) for c in table.columns.values()]
+            assert "mean κ" in labels and "Coded A/B/C" in labels
+            head = str(screen.query_one("#agree-head").render())
+            assert "C = coder-c" in head and "κ per pair: A–B" in head
+            assert screen.disagreements
+            target = next(d for d in screen.disagreements if d.values["coder-c"])
+            index = screen.disagreements.index(target)
+            await pilot.press("tab")
+            screen.query_one("#disagreements").highlighted = index  # type: ignore[attr-defined]
+            await pilot.pause()
+            detail = _plain(screen.query_one("#dis-detail", Static).content)
+            assert all(c in detail for c in coders)  # each coder's codings of the unit
+            assert "not coded" in detail
+            await pilot.press("k")
+            await pilot.pause()
+            assert isinstance(app.screen, MultiChoiceModal)
+            choices = app.screen.query_one(SelectionList)
+            assert sorted(choices.selected) == sorted(c for c in coders if target.values[c])
+            choices.deselect_all()
+            choices.select("coder-c")
+            await pilot.press("ctrl+s")
+            await settle(app, pilot)
+            assert isinstance(app.screen, AgreementScreen)
+            resolved.append(target)
+            # fewer coders: back to a pair, with Cohen's κ
+            await pilot.press("c")
+            await pilot.pause()
+            assert isinstance(app.screen, MultiChoiceModal)
+            await pilot.press("down", "down", "space", "ctrl+s")
+            await pilot.pause()
+            assert screen.coders == ["coder-a", "coder-b"] and screen.report is None
+            await pilot.press("g")
+            await settle(app, pilot)
+            assert screen.report.coders == ["coder-a", "coder-b"] and not screen.pairwise
+            labels = [str(c.label) for c in table.columns.values()]
+            assert "κ" in labels and "mean κ" not in labels
+
+    run(journey())
+    [d] = resolved
+    store = services.open_project(demo_project)
+    try:
+        consensus = [(k.code_id, k.start, k.end) for k in services.list_codings(
+            store, document=d.document, coder="consensus") if k.start < d.end and k.end > d.start]
+        family = {d.code, *store.descendants(d.code)}
+        kept = sorted((k.code_id, k.start, k.end) for k in services.list_codings(
+            store, document=d.document, coder="coder-c")
+            if k.start < d.end and k.end > d.start and k.code_id in family)
+        assert kept and sorted(consensus) == kept
+        again = services.disagreements(store, coders, d.code, "turn")
+        assert [x.decided for x in again if (x.document, x.start) == (d.document, d.start)] \
+            == ["keep:coder-c"]
+    finally:
+        store.close()
+
+
+def _plain(renderable: Any) -> str:
+    """What a widget's content reads as, without styles."""
+    from rich.console import Console
+
+    console = Console(width=120, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
