@@ -399,3 +399,82 @@ def _plain(renderable: Any) -> str:
     console = Console(width=120, record=True, color_system=None)
     console.print(renderable)
     return console.export_text()
+
+
+def test_rerun_a_stored_report_and_read_frequencies_and_matrices(demo_project: Path,
+                                                                  app_for: AppFor) -> None:
+    from textual.widgets import DataTable, OptionList
+
+    from qcode.tui.screens.query import QueryScreen
+
+    query = "tilfredshet AND office=Nord"
+    store = services.open_project(demo_project)
+    try:
+        report_id = services.create_report(store, "Fornøyde i Nord", query, actor="coder-a")
+        [gone, *_rest] = services.run_query(store, query).hits
+        doomed = [str(k.id) for k in services.list_codings(store, document=gone.document,
+                                                            code="tilfredshet")
+                  if k.start < gone.end and k.end > gone.start]
+        services.remove_codings(store, doomed, actor="coder-a")
+        frequencies = {r.code: r for r in services.frequencies(store)}
+        office = services.matrix(store, "codes", "office", measure="informants")
+        columns = services.matrix_columns(store)
+    finally:
+        store.close()
+    app = app_for(demo_project, coder="coder-a", screen="query")
+
+    async def choose(pilot: Pilot[None], index: int) -> None:
+        assert isinstance(app.screen, ChoiceModal)
+        app.screen.query_one(OptionList).highlighted = index
+        await pilot.press("enter")
+        await pilot.pause()
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, QueryScreen)
+            await pilot.press("ctrl+g")  # the stored reports
+            await pilot.pause()
+            await choose(pilot, 0)
+            await settle(app, pilot)
+            assert screen.mode == "diff" and screen.diff_signs == ["-"]
+            assert (screen.shown_hits[0].document, screen.shown_hits[0].start) == \
+                (gone.document, gone.start)
+            coverage = _plain(screen.query_one("#coverage", Static).content)
+            assert "+0 −1" in coverage
+            await pilot.press("ctrl+f")  # the frequency table
+            await settle(app, pilot)
+            assert screen.mode == "table"
+            table = screen.query_one("#agg-table", DataTable)
+            assert table.row_count == len(frequencies)
+            row = table.get_row("samarbeid")
+            assert [str(v) for v in row[1:]] == [str(getattr(frequencies["samarbeid"], f))
+                                                 for f in ("codings", "documents",
+                                                           "informants", "words")]
+            await pilot.press("ctrl+n")  # codes x office, counting informants
+            await pilot.pause()
+            await choose(pilot, columns.index("office"))
+            await choose(pilot, 1)
+            await settle(app, pilot)
+            labels = [str(c.label) for c in table.columns.values()]
+            assert labels == ["Code", *office.columns]
+            row = table.get_row("samarbeid")
+            assert [str(v) for v in row[1:]] == [
+                str(office.cells["samarbeid"][c] or "·") for c in office.columns]
+            await pilot.press("escape")  # back to the hits
+            await settle(app, pilot)
+            assert screen.mode == "hits"
+
+    run(journey())
+    store = services.open_project(demo_project)
+    try:
+        reports = services.list_reports(store)
+        assert sorted(r["name"] for r in reports) == ["Fornøyde i Nord"] * 2
+        new = max(r["id"] for r in reports)
+        assert new != report_id
+        old_hits = services.get_report(store, report_id)["result"]["hits"]
+        new_hits = services.get_report(store, new)["result"]["hits"]
+        assert len(new_hits) == len(old_hits) - 1
+    finally:
+        store.close()

@@ -216,7 +216,9 @@ class TranscriptView(ScrollView, can_focus=True):
         """Show a document; the cursor goes to the turn numbered ``turn_index`` (or the first)."""
         self.document = document
         self.turns = list(turns)
-        self.editing = None
+        if self.editing is not None:
+            self.editing = None
+            self.refresh_bindings()
         self._turn_starts = [t.start for t in self.turns]
         self.marks = marks
         self._width = 0
@@ -502,17 +504,17 @@ class TranscriptView(ScrollView, can_focus=True):
 
     # -- editing the span of a coding -------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter (move the coding here) is only there while a span is edited."""
+        if action == "edit_done":
+            return self.editing is not None
+        return True
+
     def start_edit(self, start: int, end: int) -> None:
         """Select a coding's span for editing; Enter ends it with the selection, Esc cancels."""
         self.editing = (start, end)
         self.select_span(start, end, kind="edit")
-
-    def stop_edit(self) -> None:
-        """Leave span editing without a message (the screen ended it)."""
-        self.editing = None
-        if self.selection_kind == "edit":
-            self.selection_kind = "span"
-        self._changed(scroll=False)
+        self.refresh_bindings()
 
     def action_edit_done(self) -> None:
         """Store the selection as the edited coding's span (Enter)."""
@@ -522,6 +524,7 @@ class TranscriptView(ScrollView, can_focus=True):
             raise SkipAction()
         span = self.selection
         self.editing = None
+        self.refresh_bindings()
         self.post_message(self.EditFinished(self, span))
 
     def _edit_words(self, turn_index: int) -> list[tuple[int, int]]:
@@ -620,6 +623,7 @@ class TranscriptView(ScrollView, can_focus=True):
         if self.editing is not None:
             start, end = self.editing
             self.editing = None
+            self.refresh_bindings()
             self.select_span(start, end)
             self.post_message(self.EditFinished(self, None))
             return
