@@ -14,7 +14,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App
@@ -34,23 +34,57 @@ from qcode.tui.commands import (
 )
 from qcode.tui.data import list_coders
 from qcode.tui.messages import TaskFailed, TaskFinished, TaskProgress
-from qcode.tui.screens.agreement import AgreementScreen
 from qcode.tui.screens.base import QScreen
-from qcode.tui.screens.codebook import CodebookScreen
-from qcode.tui.screens.coding import CodingScreen
-from qcode.tui.screens.help import HelpScreen
 from qcode.tui.screens.home import HomeScreen
-from qcode.tui.screens.modals import ChoiceModal, ErrorModal, InputModal
-from qcode.tui.screens.query import QueryScreen
-from qcode.tui.screens.suggestions import SuggestionsScreen
 from qcode.tui.settings import TuiSettings
 from qcode.tui.widgets.marks import MarkBook
-from qcode.tui.widgets.progress import ProgressOverlay
+
+if TYPE_CHECKING:
+    from qcode.tui.widgets.progress import ProgressOverlay
 
 T = TypeVar("T")
 Reporter = Callable[[int, int, str], None]
 TaskFunction = Callable[[Store, Reporter, threading.Event], Any]
 MAX_RECENT = 9
+
+
+# The home screen is shown first; the others are imported when they are first shown.
+
+
+def _coding_screen() -> Screen[Any]:
+    from qcode.tui.screens.coding import CodingScreen
+
+    return CodingScreen()
+
+
+def _suggestions_screen() -> Screen[Any]:
+    from qcode.tui.screens.suggestions import SuggestionsScreen
+
+    return SuggestionsScreen()
+
+
+def _codebook_screen() -> Screen[Any]:
+    from qcode.tui.screens.codebook import CodebookScreen
+
+    return CodebookScreen()
+
+
+def _query_screen() -> Screen[Any]:
+    from qcode.tui.screens.query import QueryScreen
+
+    return QueryScreen()
+
+
+def _agreement_screen() -> Screen[Any]:
+    from qcode.tui.screens.agreement import AgreementScreen
+
+    return AgreementScreen()
+
+
+def _help_screen() -> Screen[Any]:
+    from qcode.tui.screens.help import HelpScreen
+
+    return HelpScreen()
 
 
 class TaskCancelled(Exception):
@@ -79,12 +113,12 @@ class QcodeApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "home": HomeScreen,
-        "coding": CodingScreen,
-        "suggestions": SuggestionsScreen,
-        "codebook": CodebookScreen,
-        "query": QueryScreen,
-        "agreement": AgreementScreen,
-        "help": HelpScreen,
+        "coding": _coding_screen,
+        "suggestions": _suggestions_screen,
+        "codebook": _codebook_screen,
+        "query": _query_screen,
+        "agreement": _agreement_screen,
+        "help": _help_screen,
     }
     COMMANDS = App.COMMANDS | {ActionsProvider, DocumentsProvider, CodesProvider,
                                QueriesProvider}
@@ -156,6 +190,8 @@ class QcodeApp(App[None]):
         try:
             self.store  # noqa: B018 - open now, so a broken project is reported at once
         except QcodeError as exc:
+            from qcode.tui.screens.modals import ErrorModal
+
             self.push_screen(ErrorModal(exc.message, exc.hint, title="Cannot open the project"),
                              lambda _r: self.exit())
             return
@@ -215,6 +251,8 @@ class QcodeApp(App[None]):
     def open_document(self, name: str, *, start: int | None = None, end: int | None = None,
                       turn: int | None = None) -> None:
         """Show a document in the coding view, optionally at a span or turn."""
+        from qcode.tui.screens.coding import CodingScreen
+
         self.current_document = name
         self.pending_open = (name, start, end, turn)
         screen = self.get_screen_for_mode("coding")
@@ -260,6 +298,8 @@ class QcodeApp(App[None]):
 
     def choose_coder(self, then: Callable[[str], None] | None = None) -> None:
         """Pick the active coder from the project's coders, or type a new id."""
+        from qcode.tui.screens.modals import ChoiceModal, InputModal
+
         coders = list_coders(self.store)
         options = [(c.id, f"{c.id}  ({c.name})" if c.name != c.id else c.id) for c in coders]
         options.append(("__new__", "New coder id …"))
@@ -332,6 +372,8 @@ class QcodeApp(App[None]):
     def show_error(self, exc: QcodeError, *, modal: bool = False) -> None:
         """Show a user error with its hint."""
         if modal:
+            from qcode.tui.screens.modals import ErrorModal
+
             self.push_screen(ErrorModal(exc.message, exc.hint))
             return
         body = exc.message if not exc.hint else f"{exc.message}\nHint: {exc.hint}"
@@ -339,6 +381,8 @@ class QcodeApp(App[None]):
 
     def show_bug(self, exc: BaseException) -> None:
         """Show an unexpected error in a dialog; the project is unchanged by a failed step."""
+        from qcode.tui.screens.modals import ErrorModal
+
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         self.push_screen(ErrorModal(
             last, "this is a bug in qcode; your project is safe (every step is saved or "
@@ -356,6 +400,8 @@ class QcodeApp(App[None]):
         step). ``on_done(result)`` runs in the UI when it finishes (not when it is
         cancelled); errors are shown unless ``on_error`` returns True.
         """
+        from qcode.tui.widgets.progress import ProgressOverlay
+
         self._task_seq += 1
         task_id = self._task_seq
         panel = ProgressOverlay(title, task_id, cancellable=cancellable) if overlay else None
@@ -431,14 +477,17 @@ class QcodeApp(App[None]):
             return
         error = event.error
         if isinstance(error, QcodeError):
+            from qcode.tui.screens.modals import ErrorModal
+
             self.push_screen(ErrorModal(error.message, error.hint,
                                         title=task.title if task else "Error"))
         else:
             self.show_bug(error)
         self.changed("task")
 
-    @on(ProgressOverlay.CancelRequested)
-    def _cancel_task(self, event: ProgressOverlay.CancelRequested) -> None:
+    def on_progress_overlay_cancel_requested(self, event: ProgressOverlay.CancelRequested
+                                             ) -> None:
+        """A progress overlay asked to cancel its task."""
         task = self._tasks.get(event.task_id)
         if task is not None and task.worker is not None:
             task.worker.cancel()

@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from qcode import services
 from qcode.errors import QcodeError
 from qcode.models import Coding, Document, Turn
-from qcode.tui.data import codable_turns, code_stats, project_visible_coders
+from qcode.tui.data import codable_turns, code_stats, project_visible_coders, turns_coded
 from qcode.tui.screens.base import QScreen
 from qcode.tui.screens.modals import ChoiceModal, ConfirmModal, InputModal, TextModal
 from qcode.tui.widgets.code_picker import CodePicker, code_entry
@@ -202,7 +202,7 @@ class CodingScreen(QScreen):
         doc = self.document
         mine = [k for k in self.all_codings if k.coder_id == app.coder] if app.coder else []
         codable = codable_turns(self.turns)
-        done = sum(1 for t in codable if any(k.start < t.end and k.end > t.start for k in mine))
+        done = turns_coded(codable, mine)
         head = (f"{doc.name} · {doc.kind.replace('_', ' ')} · {doc.word_count} words · "
                 f"{len(self.turns)} turns")
         if app.coder:

@@ -13,8 +13,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Button, DataTable, Label, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from qcode import services
 from qcode.errors import QcodeError
@@ -22,7 +23,6 @@ from qcode.resources import codebook_dir
 from qcode.tui.data import coding_progress, list_coders
 from qcode.tui.messages import LeakCount, ProgressStats
 from qcode.tui.screens.base import QScreen
-from qcode.tui.screens.modals import ChoiceModal, FilePickerModal, InputModal
 
 IMPORT_TYPES = ".txt .md .docx .odt .pdf .vtt .srt .csv .xlsx"
 
@@ -141,6 +141,8 @@ class HomeScreen(QScreen):
         self.progress: dict[str, dict[str, tuple[int, int]]] = {}
         self.speaker_attrs: dict[str, dict[str, Any]] = {}
         self._leak_cache: dict[int, int] = {}  # document version id -> high findings
+        self._leaks_due: set[str] = set()  # leak counts not yet shown in the table
+        self._leak_timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="home-summary", markup=False)
@@ -220,7 +222,8 @@ class HomeScreen(QScreen):
         self.progress = {}
         self._fill_table()
         if not empty:
-            self._count_in_background()
+            # counted after the table is on screen, so the first paint does not wait for it
+            self.call_after_refresh(self._count_in_background)
             self.query_one("#docs", DataTable).focus()
         else:
             self.query_one("#btn-import", Button).focus()
@@ -305,11 +308,30 @@ class HomeScreen(QScreen):
     def _leak(self, event: LeakCount) -> None:
         self._leak_cache[event.document_id] = event.high
         self.leaks[event.document] = event.high
+        self._leaks_due.add(event.document)
+        # the table is redrawn at most a few times a second while the counts come in
+        if self._leak_timer is None:
+            self._leak_timer = self.set_timer(0.3, self._show_leaks)
+
+    def _show_leaks(self) -> None:
+        if self._leak_timer is not None:
+            self._leak_timer.stop()
+            self._leak_timer = None
+        due, self._leaks_due = self._leaks_due, set()
+        if not due or not self.is_mounted:
+            return
         table = self.query_one("#docs", DataTable)
-        if event.document in table.rows:
-            table.update_cell(event.document, "leaks", self._leak_cell(event.document))
-        if event.document == self.selected:
+        for name in due:
+            if name in table.rows:
+                table.update_cell(name, "leaks", self._leak_cell(name))
+        if self.selected in due:
             self._show_details()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Show the last leak counts as soon as the counting ends."""
+        if event.worker.group == "home-counts" and event.state in (
+                WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self._show_leaks()
 
     @property
     def selected(self) -> str | None:
@@ -388,6 +410,7 @@ class HomeScreen(QScreen):
         if name is None:
             return
         app = self.qapp
+        from qcode.tui.screens.modals import InputModal
 
         def save(body: str | None) -> None:
             if body and body.strip() and app.attempt(
@@ -409,6 +432,8 @@ class HomeScreen(QScreen):
 
     def action_import_files(self) -> None:
         """Choose files or a folder, optionally an attributes file, preview, then import."""
+        from qcode.tui.screens.modals import FilePickerModal
+
         app = self.qapp
 
         def files_chosen(path: Path | None) -> None:
@@ -480,6 +505,8 @@ class HomeScreen(QScreen):
 
     def action_import_attributes(self) -> None:
         """Import an attributes file (speakers or documents) on its own."""
+        from qcode.tui.screens.modals import FilePickerModal
+
         app = self.qapp
         service = getattr(services, "import_attributes", None)
         if service is None:
@@ -507,6 +534,8 @@ class HomeScreen(QScreen):
 
 def load_codebook_flow(app: Any) -> None:
     """Offer the shipped codebooks and "another file", then load the choice."""
+    from qcode.tui.screens.modals import ChoiceModal, FilePickerModal
+
     shipped = sorted(codebook_dir().glob("*.yaml"))
     loaded = {b["name"] for b in services.list_codebooks(app.store)}
     options: list[tuple[str, str | Text]] = []
