@@ -92,6 +92,7 @@ class AgreementScreen(QScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="agree-head", markup=False)
+        yield Static("", id="agree-empty", markup=False)
         with Vertical(id="agree-main"):
             table: DataTable[str] = DataTable(id="agree-table", cursor_type="row",
                                               zebra_stripes=True)
@@ -139,11 +140,18 @@ class AgreementScreen(QScreen):
 
     def _head(self) -> None:
         head = Text(no_wrap=True, overflow="ellipsis")
-        if len(self.coders) < 2:
-            head.append("Agreement needs two coders who coded the same documents. ", "bold")
-            head.append(f"This project has {len(self.coders)}. Each coder codes the same "
-                        "interviews (c on the Home screen chooses who is coding).", "dim")
-            self.query_one("#agree-head", Static).update(head)
+        enough = len(self.coders) >= 2
+        self.query_one("#agree-head").display = enough
+        self.query_one("#agree-main").display = enough
+        empty = self.query_one("#agree-empty", Static)
+        empty.display = not enough
+        if not enough:
+            empty.update(Text.assemble(
+                ("Agreement needs two coders who coded the same documents.\n\n", "bold"),
+                (f"This project has {len(self.coders)}. Each coder codes the same interviews "
+                 "under their own coder id (c on the Home or Coding screen switches who is "
+                 "coding; 'qcode bundle' merges the work of coders on other machines). Then "
+                 "g here computes Krippendorff's α per code.", "")))
             return
         head.append(" · ".join(f"{letter(i)} = {c}" for i, c in enumerate(self.coders)),
                     "bold")

@@ -204,7 +204,7 @@ class CodingScreen(QScreen):
         codable = codable_turns(self.turns)
         done = turns_coded(codable, mine)
         head = (f"{doc.name} · {doc.kind.replace('_', ' ')} · {doc.word_count} words · "
-                f"{len(self.turns)} turns")
+                f"{doc.turn_count} turns")
         if app.coder:
             head += f" · {app.coder}: {done}/{len(codable)} turns coded"
         if project_visible_coders(app.store, app.coder) is not None:
@@ -252,7 +252,10 @@ class CodingScreen(QScreen):
         if not options:
             options.append(Option(Text("no codings here · a applies a code", style="dim"),
                                    id="none", disabled=True))
-        for k in ([] if self.editing is not None else view.codings_at(*span)[:4]):
+        here_now = [] if self.editing is not None else view.codings_at(*span)[:4]
+        if not here_now and self.editing is None and view.selection is not None:
+            line.append(f"  «{_excerpt(view.selected_text(), 60)}»", "dim")
+        for k in here_now:
             mark = marks.get(k.code_id)
             line.append("  ")
             line.append(mark.symbol, mark.style)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -91,14 +92,15 @@ class ImportPreviewModal(ModalScreen[bool]):
     def on_mount(self) -> None:
         """Fill the table."""
         table = self.query_one(DataTable)
-        table.add_columns("Document", "Status", "Kind", "Turns", "Words", "Speakers (role)")
+        table.add_columns("Document", "Status", "Kind", "Turns", "Words", "Speakers: role")
         for r in self.report.rows:
-            status = "would import" if r.status in ("new", "new_version") else \
-                r.status.replace("_", " ")
-            speakers = " ".join(f"{s}({role or '?'}):{n}" for s, role, n in r.speakers[:5])
-            if len(r.speakers) > 5:
-                speakers += f" +{len(r.speakers) - 5}"
-            table.add_row(r.name, status, r.kind.replace("_", " "), r.turns, r.words, speakers)
+            status = r.status.replace("_", " ")
+            # informants first: their roles are what to check; the interviewer comes last
+            speakers = sorted(r.speakers, key=lambda sp: (sp[1] == "interviewer", sp[0]))
+            shown = ", ".join(f"{sp}: {role or '?'}" for sp, role, _n in speakers[:4])
+            if len(speakers) > 4:
+                shown += f" +{len(speakers) - 4}"
+            table.add_row(r.name, status, r.kind.replace("_", " "), r.turns, r.words, shown)
         button = self.query_one("#import", Button)
         if not button.disabled:
             button.focus()
@@ -164,17 +166,15 @@ class HomeScreen(QScreen):
         out.append("This project is empty. What to do next:\n\n", "bold")
         out.append("1. Import your transcripts: press i\n", "bold")
         out.append(f"Files or a whole folder ({IMPORT_TYPES}). qcode shows the speakers it "
-                   "finds (I:, JS1: …) and their roles before anything is stored. An "
-                   "attributes file (CSV or XLSX: informant, role, office …) can come "
-                   "along.\n\n")
+                   "finds and their roles before anything is stored; an attributes file "
+                   "(informant, role, office …) can come along.\n")
         out.append("2. Load a codebook: press l\n", "bold")
         shipped = ", ".join(p.stem for p in sorted(codebook_dir().glob("*.yaml")))
-        out.append(f"Shipped with qcode: {shipped}. Or your own YAML file.\n\n")
-        out.append("3. Open a document and code\n", "bold")
-        out.append("Enter on a document opens it; a applies a code to the selected turn or "
-                   "sentence.\n\n")
-        out.append("F1 shows every key and a first-steps guide. Ctrl+P searches commands, "
-                   "documents and codes.", "dim")
+        out.append(f"Shipped with qcode: {shipped}; or your own YAML file.\n")
+        out.append("3. Open a document and code: ", "bold")
+        out.append("Enter on a document, then a applies a code.\n\n")
+        out.append("F1 shows every key and the first steps · Ctrl+P finds commands, documents "
+                   "and codes", "dim")
         return out
 
     def on_mount(self) -> None:
@@ -199,12 +199,17 @@ class HomeScreen(QScreen):
         info = services.project_info(store)
         counts = info["counts"]
         n_codes = len(app.codes())
-        summary = " · ".join((
-            _plural(len(self.documents), "document"), _plural(counts.get("words", 0), "word"),
-            _plural(counts.get("turns", 0), "speaker turn"),
-            f"{_plural(counts.get('codebooks', 0), 'codebook')} with "
-            f"{_plural(n_codes, 'code')}",
-            _plural(counts.get("codings", 0), "coding"), _plural(counts.get("memos", 0), "memo")))
+        if self.documents:
+            summary = " · ".join((
+                _plural(len(self.documents), "document"),
+                _plural(counts.get("words", 0), "word"),
+                _plural(counts.get("turns", 0), "speaker turn"),
+                f"{_plural(counts.get('codebooks', 0), 'codebook')} with "
+                f"{_plural(n_codes, 'code')}",
+                _plural(counts.get("codings", 0), "coding"),
+                _plural(counts.get("memos", 0), "memo")))
+        else:
+            summary = f"{app.project_path.name}: no documents yet"
         self.query_one("#home-summary", Static).update(summary)
         banner = self.query_one("#home-banner", Static)
         hints = []
@@ -226,7 +231,7 @@ class HomeScreen(QScreen):
             self.call_after_refresh(self._count_in_background)
             self.query_one("#docs", DataTable).focus()
         else:
-            self.query_one("#btn-import", Button).focus()
+            self.query_one("#btn-import", Button).focus(scroll_visible=False)
 
     def _fill_table(self) -> None:
         table = self.query_one("#docs", DataTable)
@@ -532,6 +537,18 @@ class HomeScreen(QScreen):
         load_codebook_flow(self.qapp)
 
 
+def _codebook_title(path: Path) -> str:
+    """The ``name:`` at the top of a shipped codebook file (read without parsing it all)."""
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for line in itertools.islice(lines, 20):
+                if line.startswith("name:"):
+                    return line.split(":", 1)[1].strip().strip("'\"")
+    except OSError:
+        pass
+    return "shipped with qcode"
+
+
 def load_codebook_flow(app: Any) -> None:
     """Offer the shipped codebooks and "another file", then load the choice."""
     from qcode.tui.screens.modals import ChoiceModal, FilePickerModal
@@ -541,7 +558,7 @@ def load_codebook_flow(app: Any) -> None:
     options: list[tuple[str, str | Text]] = []
     for p in shipped:
         label = Text(p.stem, style="bold")
-        label.append("  shipped with qcode", "dim")
+        label.append(f"  {_codebook_title(p)}", "dim")
         options.append((str(p), label))
     options.append(("__file__", "Another file (YAML or REFI-QDA .qdc) …"))
 

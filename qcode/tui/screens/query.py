@@ -68,13 +68,15 @@ class QueryScreen(QScreen):
     MODE = "query"
     HELP_TITLE = "Query and reports"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save query", id="query.save"),
+        Binding("ctrl+s", "save", "Save", id="query.save",
+                tooltip="the query, under a name (run it later as @name)"),
         Binding("ctrl+r", "report", "Store", id="query.report",
                 tooltip="store the result as a report: the query, its parameters and a "
                         "snapshot of the hits"),
         Binding("ctrl+t", "export", "Export", id="query.export",
                 tooltip="the report as a Word, Excel, CSV, Markdown or HTML quote table"),
-        Binding("ctrl+l", "load", "Saved", id="query.load", tooltip="run a saved query"),
+        Binding("ctrl+l", "load", "Saved", id="query.load", tooltip="run a saved query",
+                show=False),
         Binding("ctrl+g", "reports", "Reports", id="query.reports",
                 tooltip="re-run a stored report and see which hits came and went since"),
         Binding("ctrl+f", "frequencies", "Freq", id="query.frequencies",

@@ -524,6 +524,8 @@ class TranscriptView(ScrollView, can_focus=True):
             raise SkipAction()
         span = self.selection
         self.editing = None
+        if self.selection_kind == "edit":
+            self.selection_kind = "span"
         self.refresh_bindings()
         self.post_message(self.EditFinished(self, span))
 
