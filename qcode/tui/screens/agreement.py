@@ -146,12 +146,13 @@ class AgreementScreen(QScreen):
         empty = self.query_one("#agree-empty", Static)
         empty.display = not enough
         if not enough:
+            have = f"one, {self.coders[0]}" if self.coders else "no coders yet"
             empty.update(Text.assemble(
                 ("Agreement needs two coders who coded the same documents.\n\n", "bold"),
-                (f"This project has {len(self.coders)}. Each coder codes the same interviews "
-                 "under their own coder id (c on the Home or Coding screen switches who is "
-                 "coding; 'qcode bundle' merges the work of coders on other machines). Then "
-                 "g here computes Krippendorff's α per code.", "")))
+                f"This project has {have}. Each coder codes the same interviews under their "
+                "own coder id (c on the Home or Coding screen switches who is coding; 'qcode "
+                "bundle' merges the work of coders on other machines). Then g here computes "
+                "Krippendorff's α per code."))
             return
         head.append(" · ".join(f"{letter(i)} = {c}" for i, c in enumerate(self.coders)),
                     "bold")
@@ -384,7 +385,7 @@ class AgreementScreen(QScreen):
             cells.append(cell)
         width = self.query_one("#dis-detail-box").size.width
         side = Table(expand=True, show_edge=False, padding=(0, 1), box=None)
-        if width >= 24 * len(coders):  # the coders side by side
+        if width >= 20 * len(coders):  # the coders side by side
             for c in coders:
                 side.add_column(Text(f"{self._label(c)} {c}", style="bold"), ratio=1)
             side.add_row(*cells)

@@ -480,8 +480,8 @@ class QueryScreen(QScreen):
         line.append(f"Report «{new['name']}» re-run: ", "bold")
         line.append(f"+{len(added)} ", "bold green")
         line.append(f"−{len(removed)} ", "bold red")
-        line.append(f"· {before} hits on {str(old['created_at'])[:10]}, {after} now "
-                    f"(stored as report {new['id']}; Ctrl+T exports it)")
+        line.append(f"· {before} hits when it was stored, {after} now (stored again as report "
+                    f"{new['id']}; Ctrl+T exports it)")
         old_cov = {c["group"]: len(c["informants"]) for c in old["result"]["coverage"]}
         for c in new["result"]["coverage"]:
             was = old_cov.get(c["group"], 0)
