@@ -403,6 +403,9 @@ class AgreementScreen(QScreen):
         from rich.console import Group
 
         detail.update(Group(side, Text(""), body))
+        box = self.query_one("#dis-detail-box", VerticalScroll)
+        box.scroll_home(animate=False, immediate=True)
+        self.call_after_refresh(box.scroll_home, animate=False)
 
     def _resolve(self, run: Callable[[], int | None], what: str) -> None:
         app = self.qapp

@@ -221,7 +221,9 @@ class CodingScreen(QScreen):
             if turn.role:
                 info.append(f" ({turn.role})", "italic")
             info.append("\n")
-            info.append(f"Selected: {view.selection_kind}", "dim")
+            kind = "the coding's new span" if view.selection_kind == "edit" else \
+                view.selection_kind
+            info.append(f"Selected: {kind}", "dim")
             if view.selection is not None:
                 n = len(view.selected_text().split())
                 info.append(f", {n} words", "dim")
