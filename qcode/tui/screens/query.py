@@ -127,7 +127,9 @@ class QueryScreen(QScreen):
         self.query_one("#agg-table").display = mode == "table"
 
     def refresh_data(self) -> None:
-        """Run the last query again (codings may have changed)."""
+        """Run the last query again (codings may have changed); tables stay as computed."""
+        if self.mode != "hits":
+            return
         if self.last_query:
             self._run(self.last_query)
         else:
@@ -467,9 +469,10 @@ class QueryScreen(QScreen):
 
     def _show_diff(self, result: tuple[dict[str, Any], dict[str, Any], Any]) -> None:
         old, new, diff = result
+        self.last_query = ""
+        self._set_mode("diff")
         self.qapp.changed("report")
         self.report_id = new["id"]
-        self.last_query = ""
         self.query_one("#query-input", Input).value = new["query"]
         self._set_mode("diff")
         added = [SimpleNamespace(**h) for h in diff["added"]]
