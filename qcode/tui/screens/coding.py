@@ -221,7 +221,7 @@ class CodingScreen(QScreen):
             if turn.role:
                 info.append(f" ({turn.role})", "italic")
             info.append("\n")
-            kind = "the coding's new span" if view.selection_kind == "edit" else \
+            kind = "the new span" if view.selection_kind == "edit" else \
                 view.selection_kind
             info.append(f"Selected: {kind}", "dim")
             if view.selection is not None:
