@@ -140,7 +140,8 @@ class QcodeApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False, priority=True),
     ]
 
-    def __init__(self, project_path: Path, settings: TuiSettings) -> None:
+    def __init__(self, project_path: Path, settings: TuiSettings, *,
+                 store: Store | None = None) -> None:
         super().__init__()
         self.project_path = Path(project_path)
         self.settings = settings
@@ -152,7 +153,7 @@ class QcodeApp(App[None]):
         self.pending_open: tuple[str, int | None, int | None, int | None] | None = None
         self.file_root = Path.cwd()
         self.mode_screens: dict[str, QScreen] = {}
-        self._store: Store | None = None
+        self._store: Store | None = store
         self._codes: tuple[int, list[CodeInfo], MarkBook] | None = None
         self._tasks: dict[int, _Task] = {}
         self._task_seq = 0

@@ -478,3 +478,19 @@ def test_rerun_a_stored_report_and_read_frequencies_and_matrices(demo_project: P
         assert len(new_hits) == len(old_hits) - 1
     finally:
         store.close()
+
+
+def test_the_app_uses_the_project_its_caller_opened(small_project: Path) -> None:
+    from qcode.tui import TuiSettings, make_app
+
+    store = services.open_project(small_project)
+    app = make_app(small_project, TuiSettings(coder="kh"), store=store)
+
+    async def journey() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            assert app.store is store  # one integrity check at start, not two
+            assert app.screen.query_one("#docs").row_count == 3  # type: ignore[attr-defined]
+
+    run(journey())
+    store.close()  # closing again after the app did is harmless
