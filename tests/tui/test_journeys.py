@@ -494,3 +494,42 @@ def test_the_app_uses_the_project_its_caller_opened(small_project: Path) -> None
 
     run(journey())
     store.close()  # closing again after the app did is harmless
+
+
+def test_agreement_on_chosen_codes(demo_project: Path, app_for: AppFor) -> None:
+    from textual.widgets import SelectionList
+
+    from qcode.tui.screens.agreement import AgreementScreen
+    from qcode.tui.screens.modals import MultiChoiceModal
+
+    app = app_for(demo_project, coder="coder-a", screen="agreement", agreement_bootstrap=0)
+    shown: list[tuple[str, float]] = []
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, AgreementScreen)
+            await pilot.press("s")
+            await pilot.pause()
+            assert isinstance(app.screen, MultiChoiceModal)
+            choices = app.screen.query_one(SelectionList)
+            choices.deselect_all()
+            choices.select("ledelse")
+            choices.select("relasjoner")
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert screen.codes == ["relasjoner", "ledelse"]  # in codebook order
+            await pilot.press("g")
+            await settle(app, pilot)
+            shown.extend((r.code, r.alpha) for r in screen.report.rows)
+
+    run(journey())
+    store = services.open_project(demo_project)
+    try:
+        report = services.compute_agreement(store, ["coder-a", "coder-b"], unit="turn",
+                                            codes=["relasjoner", "ledelse"], bootstrap=0)
+        assert shown == [(r.code, r.alpha) for r in report.rows]
+        assert [c for c, _a in shown] == ["relasjoner", "ledelse"]
+    finally:
+        store.close()

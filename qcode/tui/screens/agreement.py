@@ -66,6 +66,9 @@ class AgreementScreen(QScreen):
                 tooltip="choose which coders to compare (two or more)"),
         Binding("t", "unit", "Unit", id="agreement.unit",
                 tooltip="turns, sentences, paragraphs or documents as units"),
+        Binding("s", "choose_codes", "Codes", id="agreement.codes",
+                tooltip="which codes to compare (each with its sub-codes); at first the top "
+                        "two levels of every codebook"),
         Binding("a", "keep(0)", "Keep A", id="agreement.keep-a", show=False,
                 tooltip="the first coder's codings of the unit become the consensus"),
         Binding("b", "keep(1)", "Keep B", id="agreement.keep-b", show=False),
@@ -83,6 +86,7 @@ class AgreementScreen(QScreen):
     def __init__(self) -> None:
         super().__init__()
         self.coders: list[str] = []
+        self.codes: list[str] = []  # chosen codes; empty: the service's default
         self.unit = "turn"
         self.report: Any = None
         self.pairwise: Pairwise = {}
@@ -157,6 +161,8 @@ class AgreementScreen(QScreen):
         head.append(" · ".join(f"{letter(i)} = {c}" for i, c in enumerate(self.coders)),
                     "bold")
         head.append(f" · unit: {self.unit}")
+        if self.codes:
+            head.append(f" · {len(self.codes)} chosen codes")
         if self.report is None:
             head.append(" · g computes Krippendorff's α per code (a few seconds); c chooses "
                         "the coders", "italic")
@@ -209,6 +215,35 @@ class AgreementScreen(QScreen):
             help="α is computed for all of them together, κ for every pair; only documents "
                  "that all of them coded are compared."), chosen)
 
+    def action_choose_codes(self) -> None:
+        """Choose the codes whose agreement is computed."""
+        from qcode.tui.screens.modals import MultiChoiceModal
+
+        app = self.qapp
+        marks = app.marks()
+        options: list[tuple[str, str | Text]] = []
+        for code in app.codes():
+            label = Text("  " * code.depth)
+            label.append(f"{marks.get(code.id).symbol} ", marks.get(code.id).style)
+            label.append(code.name)
+            options.append((code.id, label))
+        if not options:
+            app.notify("No codes yet: load a codebook first", severity="warning", timeout=4)
+            return
+        default = [c.id for c in app.codes() if c.depth <= 1]
+
+        def chosen(codes: list[str] | None) -> None:
+            if codes is None:
+                return
+            self.codes = [] if sorted(codes) == sorted(default) else codes
+            self._head()
+            if self.report is not None:
+                self.action_compute()
+
+        app.push_screen(MultiChoiceModal(
+            "Compare which codes?", options, selected=self.codes or default, minimum=1,
+            help="Each code counts with its sub-codes."), chosen)
+
     def action_unit(self) -> None:
         """Switch between turns, sentences, paragraphs and documents as units."""
         self.unit = UNITS[(UNITS.index(self.unit) + 1) % len(UNITS)]
@@ -224,7 +259,7 @@ class AgreementScreen(QScreen):
         if len(self.coders) < 2:
             self._head()
             return
-        coders, unit = list(self.coders), self.unit
+        coders, unit, codes = list(self.coders), self.unit, list(self.codes) or None
         pairs = list(itertools.combinations(coders, 2)) if len(coders) > 2 else []
         bootstrap = app.settings.agreement_bootstrap
         actor = app.actor
@@ -233,14 +268,15 @@ class AgreementScreen(QScreen):
                  cancel: threading.Event) -> tuple[Any, Pairwise]:
             steps = 1 + len(pairs)
             progress(0, steps, f"comparing {', '.join(coders)} by {unit} …")
-            report = services.compute_agreement(store, coders, unit=unit, bootstrap=bootstrap)
+            report = services.compute_agreement(store, coders, unit=unit, codes=codes,
+                                                bootstrap=bootstrap)
             pairwise: Pairwise = {}
             for i, (a, b) in enumerate(pairs, start=1):
                 progress(i, steps, f"κ of {a} and {b} …")
                 if not report.documents:
                     break
-                pair = services.compute_agreement(store, [a, b], unit=unit, bootstrap=0,
-                                                  documents=report.documents)
+                pair = services.compute_agreement(store, [a, b], unit=unit, codes=codes,
+                                                  bootstrap=0, documents=report.documents)
                 pairwise[(a, b)] = {r.code: r.kappa for r in pair.rows}
             # ends a blind-coding phase, as 'qcode agree' does
             services.mark_agreement_computed(store, coders, actor=actor)
