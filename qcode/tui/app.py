@@ -32,8 +32,8 @@ from qcode.tui.commands import (
     DocumentsProvider,
     QueriesProvider,
 )
-from qcode.tui.data import list_coders
-from qcode.tui.messages import TaskFailed, TaskFinished, TaskProgress
+from qcode.tui.data import code_stats, list_coders
+from qcode.tui.messages import CodeCounts, TaskFailed, TaskFinished, TaskProgress
 from qcode.tui.screens.base import QScreen
 from qcode.tui.screens.home import HomeScreen
 from qcode.tui.settings import TuiSettings
@@ -157,6 +157,9 @@ class QcodeApp(App[None]):
         self._codes: tuple[int, list[CodeInfo], MarkBook] | None = None
         self._tasks: dict[int, _Task] = {}
         self._task_seq = 0
+        self._counts: dict[str, tuple[int, int]] = {}
+        self._counts_revision = -1  # the revision the counts are of
+        self._counting_revision = -1  # the revision being counted now
 
     # -- the project ------------------------------------------------------------------
 
@@ -185,6 +188,42 @@ class QcodeApp(App[None]):
             codes = services.list_codes(self.store)
             self._codes = (self.revision, codes, MarkBook(codes))
         return self._codes
+
+    def code_counts(self) -> dict[str, tuple[int, int]]:
+        """Codings and informants per code, as last counted.
+
+        Counting takes seconds on a large project, so it runs in the background
+        whenever the project changed since; screens that show counts are told by
+        ``counts_changed()`` when fresh ones arrive.
+        """
+        if self._counts_revision != self.revision and self._counting_revision != self.revision:
+            self._counting_revision = self.revision
+            self._count_codes(self.revision)
+        return self._counts
+
+    @property
+    def counts_are_fresh(self) -> bool:
+        """True when the code counts are those of the project as it is now."""
+        return self._counts_revision == self.revision
+
+    @work(thread=True, group="code-counts", exit_on_error=False)
+    def _count_codes(self, revision: int) -> None:
+        store = services.open_project(self.project_path)
+        try:
+            counts = code_stats(store)
+        finally:
+            store.close()
+        self.post_message(CodeCounts(revision, counts))
+
+    @on(CodeCounts)
+    def _counted(self, event: CodeCounts) -> None:
+        if event.revision < self._counts_revision:
+            return
+        self._counts, self._counts_revision = event.counts, event.revision
+        for screen in self.screen_stack:
+            changed = getattr(screen, "counts_changed", None)
+            if changed is not None:
+                changed()
 
     def on_mount(self) -> None:
         """Open the project, settle the coder and go to the first screen."""

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -18,7 +18,9 @@ from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from qcode import services
+from qcode.errors import QcodeError
 from qcode.tui.data import list_coders
+from qcode.tui.messages import DisagreementsFound
 from qcode.tui.screens.base import QScreen
 
 UNITS = ("turn", "sentence", "paragraph", "document")
@@ -93,6 +95,8 @@ class AgreementScreen(QScreen):
         self.disagreements: list[Any] = []
         self.stale = False
         self._columns_for = -1
+        self._finding: tuple[Any, ...] | None = None  # the disagreements being found now
+        self._next_find: tuple[Any, ...] | None = None  # asked for while that runs
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="agree-head", markup=False)
@@ -338,19 +342,65 @@ class AgreementScreen(QScreen):
     # -- disagreements ----------------------------------------------------------------
 
     def _load_disagreements(self, highlight: int = 0) -> None:
+        """Find the highlighted code's disagreements in the background (seconds on a large
+        project); one search at a time, the newest request next."""
         code = self._code()
-        options = self.query_one("#disagreements", OptionList)
-        head = self.query_one("#dis-head", Static)
         if code is None or self.report is None:
             self.disagreements = []
-            options.clear_options()
-            head.update("")
+            self.query_one("#disagreements", OptionList).clear_options()
+            self.query_one("#dis-head", Static).update("")
             self.query_one("#dis-detail", Static).update("")
             return
+        request = (tuple(self.report.coders), code, self.unit, highlight)
+        self.query_one("#dis-head", Static).update(Text.assemble(
+            (f"Disagreements on {self.qapp.marks().get(code).name}: ", "bold"),
+            ("finding them …", "italic")))
+        if self._finding is not None:
+            self._next_find = request
+            return
+        self._finding = request
+        self._find_disagreements(self.qapp.project_path, request)
+
+    @work(thread=True, group="disagreements", exit_on_error=False)
+    def _find_disagreements(self, path: Any, request: tuple[Any, ...]) -> None:
+        coders, code, unit, _highlight = request
+        try:
+            store = services.open_project(path)
+            try:
+                found = services.disagreements(store, list(coders), code, unit)
+            finally:
+                store.close()
+        except BaseException as exc:  # shown by the handler; the search must end either way
+            self.post_message(DisagreementsFound(request, [], exc))
+            return
+        self.post_message(DisagreementsFound(request, found))
+
+    @on(DisagreementsFound)
+    def _found(self, event: DisagreementsFound) -> None:
+        self._finding = None
+        waiting, self._next_find = self._next_find, None
+        if waiting is not None and waiting[:3] != event.request[:3]:
+            self._finding = waiting
+            self._find_disagreements(self.qapp.project_path, waiting)
+            return
+        if waiting is not None:
+            event.request = waiting  # same search, newer highlight
+        if event.error is not None:
+            if isinstance(event.error, QcodeError):
+                self.qapp.show_error(event.error)
+            else:
+                self.qapp.show_bug(event.error)
+            return
+        coders, code, unit, highlight = event.request
+        if self.report is None or code != self._code() or unit != self.unit:
+            return
+        self._show_disagreements(list(coders), code, event.found, highlight)
+
+    def _show_disagreements(self, coders: list[str], code: str, found: list[Any],
+                            highlight: int) -> None:
         app = self.qapp
-        coders = list(self.report.coders)
-        found = app.attempt(services.disagreements, app.store, coders, code, self.unit)
-        self.disagreements = list(found or [])
+        options = self.query_one("#disagreements", OptionList)
+        self.disagreements = found
         items = []
         for i, d in enumerate(self.disagreements):
             label = Text()
@@ -369,7 +419,7 @@ class AgreementScreen(QScreen):
         else:
             self.query_one("#dis-detail", Static).update("")
         keys = "a b keep A/B · 2 all · 0 none · k keep … · d discuss · v view"
-        head.update(Text.assemble(
+        self.query_one("#dis-head", Static).update(Text.assemble(
             (f"Disagreements on {app.marks().get(code).name}: {len(items)}", "bold"),
             (f"  (Tab) {keys}", "dim"), no_wrap=True, overflow="ellipsis"))
 

@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from qcode import services
 from qcode.errors import QcodeError
 from qcode.models import Coding, Document, Turn
-from qcode.tui.data import codable_turns, code_stats, project_visible_coders, turns_coded
+from qcode.tui.data import codable_turns, project_visible_coders, turns_coded
 from qcode.tui.screens.base import QScreen
 from qcode.tui.screens.modals import ChoiceModal, ConfirmModal, InputModal, TextModal
 from qcode.tui.widgets.code_picker import CodePicker, code_entry
@@ -321,7 +321,7 @@ class CodingScreen(QScreen):
                 self.apply_code(code_id, span)
 
         app.push_screen(CodePicker(app.codes(), app.marks(), subject=subject,
-                                   recent=app.recent_codes, counts=code_stats(app.store)),
+                                   recent=app.recent_codes, counts=app.code_counts()),
                         chosen)
 
     def action_recent(self, number: int) -> None:
@@ -450,7 +450,7 @@ class CodingScreen(QScreen):
                 app.changed("coding")
 
             app.push_screen(CodePicker(app.codes(), app.marks(), subject=subject,
-                                       recent=app.recent_codes, counts=code_stats(app.store),
+                                       recent=app.recent_codes, counts=app.code_counts(),
                                        title="Recode as …", exclude=[coding.code_id]), chosen)
 
         self._my_coding_to_edit("recode", recode)
