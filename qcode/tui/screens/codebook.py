@@ -84,8 +84,8 @@ class CodebookScreen(QScreen):
         """Reload codes and counts."""
         app = self.qapp
         self.counts = app.code_counts()  # as last counted; fresh ones follow
-        self.code_tree.fill(app.codes(), app.marks(), self.counts,
-                       select=select or self.code_tree.selected_code)
+        self.code_tree.fill(app.codes(), app.marks(), self._shown_counts(),
+                            select=select or self.code_tree.selected_code)
         self._show_entry()
         self.code_tree.focus()
 
@@ -95,9 +95,13 @@ class CodebookScreen(QScreen):
             return
         app = self.qapp
         self.counts = app.code_counts()
-        self.code_tree.fill(app.codes(), app.marks(), self.counts,
+        self.code_tree.fill(app.codes(), app.marks(), self._shown_counts(),
                             select=self.code_tree.selected_code)
         self._show_entry()
+
+    def _shown_counts(self) -> dict[str, tuple[int, int]] | None:
+        """The counts to show, or None while the first count is still running."""
+        return self.counts if self.counts or self.qapp.counts_are_fresh else None
 
     @on(Tree.NodeHighlighted, "#code-tree")
     def _highlighted(self) -> None:
@@ -135,7 +139,9 @@ class CodebookScreen(QScreen):
                         "dim")
             entry.update(text)
             return
-        entry.update(code_entry(code, app.marks(), self.counts.get(code.id, (0, 0))))
+        counts = self._shown_counts()
+        entry.update(code_entry(code, app.marks(),
+                                None if counts is None else counts.get(code.id, (0, 0))))
 
     # -- edits ------------------------------------------------------------------------
 
