@@ -546,6 +546,51 @@ def resolve_disagreement(store: Store, item: Disagreement, decision: str, note: 
     return written
 
 
+def resolve_by_keeping(store: Store, item: Disagreement, keep: Sequence[str], note: str = "",
+                       *, coders: Sequence[str] | None = None, rollup: bool = True,
+                       actor: str | None = None) -> int:
+    """Resolve a disagreement by keeping the codings of any of the compared coders.
+
+    With two coders this is ``resolve_disagreement`` with a, b, both or neither;
+    with more, the kept coders' codings of the unit become consensus codings and
+    the decision is recorded as ``keep:ID,ID``. Returns the codings written.
+    """
+    from qcode.services.coding import SpanRequest, add_coder, apply_codings
+    from qcode.services.projects import default_actor
+
+    coders = list(coders or item.values)
+    unknown = [c for c in keep if c not in coders]
+    if unknown:
+        raise InputError(f"{', '.join(unknown)} is not among the compared coders",
+                         f"keep some of {', '.join(coders)}")
+    kept = [c for c in coders if c in set(keep)]
+    simple = "neither" if not kept else "both" if kept == coders else \
+        ("a" if kept == coders[:1] else "b") if len(coders) == 2 else None
+    if simple is not None:
+        return resolve_disagreement(store, item, simple, note, coders=coders, rollup=rollup,
+                                    actor=actor)
+    actor = actor or default_actor()
+    decision = "keep:" + ",".join(kept)
+    family = _family(store, item.code, rollup)
+    doc = store.document(item.document)
+    requests = [SpanRequest(document=doc.name, code=k.code_id, start=k.start, end=k.end,
+                            memo=f"consensus (keep {', '.join(kept)}) from {k.coder_id}"
+                            + (f": {note}" if note else ""))
+                for k in store.codings(document_id=doc.id)
+                if k.coder_id in kept and k.code_id in family and k.start < item.end
+                and k.end > item.start]
+    with store.transaction():
+        if store.coder(CONSENSUS) is None:
+            add_coder(store, CONSENSUS, "Konsensus", actor=actor)
+        written = len(apply_codings(store, requests, CONSENSUS, actor=actor,
+                                    kind="review.consensus")) if requests else 0
+        store.record_event(actor, "review.decide", {
+            "code": item.code, "document": item.document, "start": item.start,
+            "end": item.end, "decision": decision, "note": note, "coders": coders,
+            "kept": kept, "written": written})
+    return written
+
+
 def save_agreement_report(store: Store, name: str, report: AgreementReport,
                           actor: str | None = None) -> int:
     """Store an agreement result like other reports (parameters and rows)."""

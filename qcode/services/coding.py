@@ -673,6 +673,48 @@ def set_coding_memo(store: Store, ref: str, memo: str, actor: str | None = None)
     return store.coding(coding.id)
 
 
+def edit_coding(store: Store, ref: str, *, start: int | None = None, end: int | None = None,
+                code: str | None = None, actor: str | None = None) -> Coding:
+    """Move a coding to another span of its document and/or give it another code (undoable).
+
+    The coding keeps its id, coder, memo and memos. Unchanged values are no change:
+    nothing is written and no event is recorded.
+    """
+    actor = actor or default_actor()
+    coding = store.coding(ref)
+    new_start = coding.start if start is None else start
+    new_end = coding.end if end is None else end
+    new_code = coding.code_id if code is None else resolve_code(store, code).id
+    doc = store.document(coding.document_id)
+    if not 0 <= new_start < new_end <= len(doc.text):
+        raise InputError(f"span {new_start}-{new_end} is not inside {doc.name} "
+                         f"(0-{len(doc.text)}, end exclusive, non-empty)",
+                         "offsets are code points into the stored text")
+    if not doc.text[new_start:new_end].strip():
+        raise InputError(f"span {new_start}-{new_end} in {doc.name} has no text",
+                         "choose a span with words in it")
+    values = {k: v for k, v in (("start", new_start), ("end", new_end), ("code_id", new_code))
+              if getattr(coding, k) != v}
+    if not values:
+        return coding
+    twin = store.find_coding(coding.document_id, new_start, new_end, new_code, coding.coder_id)
+    if twin is not None and twin != coding.id:
+        raise InputError(f"{coding.coder_id} already has this code on {doc.name} "
+                         f"{new_start}-{new_end} (coding {twin})",
+                         "remove this coding instead, or choose another span or code")
+    parts = []
+    if "code_id" in values:
+        parts.append(f"{coding.code_id} -> {new_code}")
+    if "start" in values or "end" in values:
+        parts.append(f"{coding.start}-{coding.end} -> {new_start}-{new_end}")
+    summary = f"edit coding {coding.id} in {doc.name}: {', '.join(parts)}"
+    with store.transaction(), store.capture() as changes:
+        store.update_coding(coding.id, values)
+        store.record_event(actor, "coding.edit", {"summary": summary, "coding": coding.id,
+                                                  "coder": coding.coder_id}, changes)
+    return store.coding(coding.id)
+
+
 def list_codings(store: Store, *, document: str | None = None, code: str | None = None,
                  coder: str | None = None, descendants: bool = True,
                  blind_for: str | None = None) -> list[Coding]:

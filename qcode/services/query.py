@@ -98,6 +98,14 @@ def matrix(store: Store, rows: str, columns: str, *, codes: Sequence[str] | None
                                  coders=coders, include_interviewer=include_interviewer)
 
 
+def matrix_columns(store: Store) -> list[str]:
+    """Columns a ``codes x COLUMN`` matrix can have: role, document, speaker, attributes, codes."""
+    names = ["role", "document", "speaker"]
+    for scope in ("speaker", "document"):
+        names += [n for n in store.attribute_types(scope) if n not in names]
+    return [*names, "codes"]
+
+
 # -- reports -------------------------------------------------------------------------
 
 

@@ -12,25 +12,31 @@ from typing import TYPE_CHECKING
 from qcode.tui.settings import TuiSettings
 
 if TYPE_CHECKING:
+    from qcode.store import Store
     from qcode.tui.app import QcodeApp
 
 __all__ = ["TuiSettings", "make_app", "run"]
 
 
-def make_app(project_path: Path, settings: TuiSettings | None = None) -> QcodeApp:
-    """Build the qcode app for a project file (nothing is opened until it runs)."""
+def make_app(project_path: Path, settings: TuiSettings | None = None, *,
+             store: Store | None = None) -> QcodeApp:
+    """Build the qcode app for a project file (opened when it runs, unless ``store`` is given)."""
     from qcode.tui.app import QcodeApp
 
-    return QcodeApp(Path(project_path), settings or TuiSettings())
+    return QcodeApp(Path(project_path), settings or TuiSettings(), store=store)
 
 
 def run(project_path: Path, settings: TuiSettings | None = None) -> None:
     """Open a project in the terminal UI and return when the user quits.
 
     The project is opened (and checked) first, so a missing or broken project
-    raises its ``ProjectError`` here rather than inside the full-screen app.
+    raises its ``ProjectError`` here rather than inside the full-screen app; the
+    app then uses that connection (one integrity check, not two).
     """
     from qcode import services
 
-    services.open_project(Path(project_path)).close()
-    make_app(project_path, settings).run()
+    store = services.open_project(Path(project_path))
+    try:
+        make_app(project_path, settings, store=store).run()
+    finally:
+        store.close()

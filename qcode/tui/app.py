@@ -14,7 +14,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App
@@ -32,25 +32,59 @@ from qcode.tui.commands import (
     DocumentsProvider,
     QueriesProvider,
 )
-from qcode.tui.data import list_coders
-from qcode.tui.messages import TaskFailed, TaskFinished, TaskProgress
-from qcode.tui.screens.agreement import AgreementScreen
+from qcode.tui.data import code_stats, list_coders
+from qcode.tui.messages import CodeCounts, TaskFailed, TaskFinished, TaskProgress
 from qcode.tui.screens.base import QScreen
-from qcode.tui.screens.codebook import CodebookScreen
-from qcode.tui.screens.coding import CodingScreen
-from qcode.tui.screens.help import HelpScreen
 from qcode.tui.screens.home import HomeScreen
-from qcode.tui.screens.modals import ChoiceModal, ErrorModal, InputModal
-from qcode.tui.screens.query import QueryScreen
-from qcode.tui.screens.suggestions import SuggestionsScreen
 from qcode.tui.settings import TuiSettings
 from qcode.tui.widgets.marks import MarkBook
-from qcode.tui.widgets.progress import ProgressOverlay
+
+if TYPE_CHECKING:
+    from qcode.tui.widgets.progress import ProgressOverlay
 
 T = TypeVar("T")
 Reporter = Callable[[int, int, str], None]
 TaskFunction = Callable[[Store, Reporter, threading.Event], Any]
 MAX_RECENT = 9
+
+
+# The home screen is shown first; the others are imported when they are first shown.
+
+
+def _coding_screen() -> Screen[Any]:
+    from qcode.tui.screens.coding import CodingScreen
+
+    return CodingScreen()
+
+
+def _suggestions_screen() -> Screen[Any]:
+    from qcode.tui.screens.suggestions import SuggestionsScreen
+
+    return SuggestionsScreen()
+
+
+def _codebook_screen() -> Screen[Any]:
+    from qcode.tui.screens.codebook import CodebookScreen
+
+    return CodebookScreen()
+
+
+def _query_screen() -> Screen[Any]:
+    from qcode.tui.screens.query import QueryScreen
+
+    return QueryScreen()
+
+
+def _agreement_screen() -> Screen[Any]:
+    from qcode.tui.screens.agreement import AgreementScreen
+
+    return AgreementScreen()
+
+
+def _help_screen() -> Screen[Any]:
+    from qcode.tui.screens.help import HelpScreen
+
+    return HelpScreen()
 
 
 class TaskCancelled(Exception):
@@ -77,14 +111,15 @@ class QcodeApp(App[None]):
     TITLE = "qcode"
     DEFAULT_MODE = "home"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "home": HomeScreen,
-        "coding": CodingScreen,
-        "suggestions": SuggestionsScreen,
-        "codebook": CodebookScreen,
-        "query": QueryScreen,
-        "agreement": AgreementScreen,
-        "help": HelpScreen,
+        "coding": _coding_screen,
+        "suggestions": _suggestions_screen,
+        "codebook": _codebook_screen,
+        "query": _query_screen,
+        "agreement": _agreement_screen,
+        "help": _help_screen,
     }
     COMMANDS = App.COMMANDS | {ActionsProvider, DocumentsProvider, CodesProvider,
                                QueriesProvider}
@@ -105,7 +140,8 @@ class QcodeApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False, priority=True),
     ]
 
-    def __init__(self, project_path: Path, settings: TuiSettings) -> None:
+    def __init__(self, project_path: Path, settings: TuiSettings, *,
+                 store: Store | None = None) -> None:
         super().__init__()
         self.project_path = Path(project_path)
         self.settings = settings
@@ -117,10 +153,13 @@ class QcodeApp(App[None]):
         self.pending_open: tuple[str, int | None, int | None, int | None] | None = None
         self.file_root = Path.cwd()
         self.mode_screens: dict[str, QScreen] = {}
-        self._store: Store | None = None
+        self._store: Store | None = store
         self._codes: tuple[int, list[CodeInfo], MarkBook] | None = None
         self._tasks: dict[int, _Task] = {}
         self._task_seq = 0
+        self._counts: dict[str, tuple[int, int]] = {}
+        self._counts_revision = -1  # the revision the counts are of
+        self._counting_revision = -1  # the revision being counted now
 
     # -- the project ------------------------------------------------------------------
 
@@ -150,12 +189,50 @@ class QcodeApp(App[None]):
             self._codes = (self.revision, codes, MarkBook(codes))
         return self._codes
 
+    def code_counts(self) -> dict[str, tuple[int, int]]:
+        """Codings and informants per code, as last counted.
+
+        Counting takes seconds on a large project, so it runs in the background
+        whenever the project changed since; screens that show counts are told by
+        ``counts_changed()`` when fresh ones arrive.
+        """
+        if self._counts_revision != self.revision and self._counting_revision != self.revision:
+            self._counting_revision = self.revision
+            self._count_codes(self.revision)
+        return self._counts
+
+    @property
+    def counts_are_fresh(self) -> bool:
+        """True when the code counts are those of the project as it is now."""
+        return self._counts_revision == self.revision
+
+    @work(thread=True, group="code-counts", exit_on_error=False)
+    def _count_codes(self, revision: int) -> None:
+        store = services.open_project(self.project_path)
+        try:
+            counts = code_stats(store)
+        finally:
+            store.close()
+        self.post_message(CodeCounts(revision, counts))
+
+    @on(CodeCounts)
+    def _counted(self, event: CodeCounts) -> None:
+        if event.revision < self._counts_revision:
+            return
+        self._counts, self._counts_revision = event.counts, event.revision
+        for screen in self.screen_stack:
+            changed = getattr(screen, "counts_changed", None)
+            if changed is not None:
+                changed()
+
     def on_mount(self) -> None:
         """Open the project, settle the coder and go to the first screen."""
         self.title = f"qcode · {self.project_path.name}"
         try:
             self.store  # noqa: B018 - open now, so a broken project is reported at once
         except QcodeError as exc:
+            from qcode.tui.screens.modals import ErrorModal
+
             self.push_screen(ErrorModal(exc.message, exc.hint, title="Cannot open the project"),
                              lambda _r: self.exit())
             return
@@ -215,6 +292,8 @@ class QcodeApp(App[None]):
     def open_document(self, name: str, *, start: int | None = None, end: int | None = None,
                       turn: int | None = None) -> None:
         """Show a document in the coding view, optionally at a span or turn."""
+        from qcode.tui.screens.coding import CodingScreen
+
         self.current_document = name
         self.pending_open = (name, start, end, turn)
         screen = self.get_screen_for_mode("coding")
@@ -260,6 +339,8 @@ class QcodeApp(App[None]):
 
     def choose_coder(self, then: Callable[[str], None] | None = None) -> None:
         """Pick the active coder from the project's coders, or type a new id."""
+        from qcode.tui.screens.modals import ChoiceModal, InputModal
+
         coders = list_coders(self.store)
         options = [(c.id, f"{c.id}  ({c.name})" if c.name != c.id else c.id) for c in coders]
         options.append(("__new__", "New coder id …"))
@@ -332,6 +413,8 @@ class QcodeApp(App[None]):
     def show_error(self, exc: QcodeError, *, modal: bool = False) -> None:
         """Show a user error with its hint."""
         if modal:
+            from qcode.tui.screens.modals import ErrorModal
+
             self.push_screen(ErrorModal(exc.message, exc.hint))
             return
         body = exc.message if not exc.hint else f"{exc.message}\nHint: {exc.hint}"
@@ -339,6 +422,8 @@ class QcodeApp(App[None]):
 
     def show_bug(self, exc: BaseException) -> None:
         """Show an unexpected error in a dialog; the project is unchanged by a failed step."""
+        from qcode.tui.screens.modals import ErrorModal
+
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         self.push_screen(ErrorModal(
             last, "this is a bug in qcode; your project is safe (every step is saved or "
@@ -356,6 +441,8 @@ class QcodeApp(App[None]):
         step). ``on_done(result)`` runs in the UI when it finishes (not when it is
         cancelled); errors are shown unless ``on_error`` returns True.
         """
+        from qcode.tui.widgets.progress import ProgressOverlay
+
         self._task_seq += 1
         task_id = self._task_seq
         panel = ProgressOverlay(title, task_id, cancellable=cancellable) if overlay else None
@@ -431,14 +518,17 @@ class QcodeApp(App[None]):
             return
         error = event.error
         if isinstance(error, QcodeError):
+            from qcode.tui.screens.modals import ErrorModal
+
             self.push_screen(ErrorModal(error.message, error.hint,
                                         title=task.title if task else "Error"))
         else:
             self.show_bug(error)
         self.changed("task")
 
-    @on(ProgressOverlay.CancelRequested)
-    def _cancel_task(self, event: ProgressOverlay.CancelRequested) -> None:
+    def on_progress_overlay_cancel_requested(self, event: ProgressOverlay.CancelRequested
+                                             ) -> None:
+        """A progress overlay asked to cancel its task."""
         task = self._tasks.get(event.task_id)
         if task is not None and task.worker is not None:
             task.worker.cancel()

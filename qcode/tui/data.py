@@ -8,6 +8,8 @@ CLI show the same numbers. Nothing here writes.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,9 +67,12 @@ def codable_turns(turns: Sequence[Turn]) -> list[Turn]:
 def turns_coded(turns: Sequence[Turn], codings: Sequence[Coding]) -> int:
     """How many of ``turns`` overlap at least one of ``codings``."""
     spans = sorted((k.start, k.end) for k in codings)
+    starts = [s for s, _e in spans]
+    reach = list(itertools.accumulate((e for _s, e in spans), max))  # furthest end so far
     n = 0
     for t in turns:
-        if any(s < t.end and e > t.start for s, e in spans):
+        i = bisect.bisect_left(starts, t.end)  # the spans that start before the turn ends
+        if i and reach[i - 1] > t.start:
             n += 1
     return n
 

@@ -83,6 +83,7 @@ def key_sections() -> list[tuple[str, list[KeyRow]]]:
         FilePickerModal,
         FormModal,
         InputModal,
+        MultiChoiceModal,
     )
     from qcode.tui.screens.query import QueryScreen
     from qcode.tui.screens.suggestions import SuggestionsScreen
@@ -108,7 +109,8 @@ def key_sections() -> list[tuple[str, list[KeyRow]]]:
         ("Query and reports", rows(list(QueryScreen.BINDINGS))),
         ("Agreement", rows(list(AgreementScreen.BINDINGS))),
         ("Dialogs", rows([*ConfirmModal.BINDINGS, *InputModal.BINDINGS,
-                          *ChoiceModal.BINDINGS, *FilePickerModal.BINDINGS,
+                          *ChoiceModal.BINDINGS, *MultiChoiceModal.BINDINGS,
+                          *FilePickerModal.BINDINGS,
                           *FormModal.BINDINGS, *ProgressOverlay.BINDINGS])),
     ]
 

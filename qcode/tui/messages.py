@@ -72,3 +72,23 @@ class QueryFinished(Message):
         self.query = query
         self.result = result
         self.error = error
+
+
+class CodeCounts(Message):
+    """Codings and informants per code were counted (for the project at ``revision``)."""
+
+    def __init__(self, revision: int, counts: dict[str, tuple[int, int]]) -> None:
+        super().__init__()
+        self.revision = revision
+        self.counts = counts
+
+
+class DisagreementsFound(Message):
+    """The disagreements of one code were found (``error`` if that failed)."""
+
+    def __init__(self, request: tuple[Any, ...], found: list[Any],
+                 error: BaseException | None = None) -> None:
+        super().__init__()
+        self.request = request
+        self.found = found
+        self.error = error

@@ -160,3 +160,93 @@ def test_failing_background_work_shows_a_dialog_and_the_app_goes_on(
             assert app.is_running
 
     run(journey())
+
+
+def test_edit_the_span_of_a_coding_and_recode_it_with_undo(small_project: Path,
+                                                          app_for: AppFor) -> None:
+    from qcode.tui.widgets.code_picker import CodePicker
+
+    app = app_for(small_project, coder="kh", document="JS1")
+
+    def stored() -> list[tuple[int, str, str]]:
+        store = services.open_project(small_project)
+        try:
+            return [(k.id, k.code_id, k.text)
+                    for k in services.list_codings(store, document="JS1")]
+        finally:
+            store.close()
+
+    async def journey() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, CodingScreen)
+            view = screen.view
+            await pilot.press("down", "down", "s", "a")
+            await pilot.pause()
+            await pilot.press(*"nærhet", "enter")
+            await pilot.pause()
+            [(ident, code, text)] = stored()
+            assert (code, text) == ("relasjoner", "Det går bra.")
+            await pilot.press("v")  # edit its span
+            assert view.editing is not None and view.selection_kind == "edit"
+            await pilot.press("right")  # the end grows by a word
+            assert view.selected_text() == "Det går bra. Vi"
+            await pilot.press("escape")  # cancelled: nothing changes
+            await pilot.pause()
+            assert view.editing is None and screen.editing is None
+            assert stored() == [(ident, "relasjoner", "Det går bra.")]
+            await pilot.press("v", "s")  # the end to the end of the next sentence
+            assert view.selected_text() == ("Det går bra. Vi sitter på samme gang, så vi "
+                                            "snakker sammen hver dag.")
+            await pilot.press("left", "shift+right")  # end back a word, start on a word
+            assert view.selected_text() == ("går bra. Vi sitter på samme gang, så vi "
+                                            "snakker sammen hver dag")
+            await pilot.press("enter")  # move the coding here
+            await pilot.pause()
+            assert view.editing is None
+            assert stored() == [(ident, "relasjoner", "går bra. Vi sitter på samme gang, så vi "
+                                 "snakker sammen hver dag")]
+            await pilot.press("r")  # recode with the picker
+            await pilot.pause()
+            assert isinstance(app.screen, CodePicker)
+            assert "relasjoner" not in [c.id for c in app.screen.codes]
+            await pilot.press(*"vi-følelse", "enter")
+            await pilot.pause()
+            assert [(k, c) for k, c, _t in stored()] == [(ident, "vi-folelse")]
+            assert app.recent_codes[0] == "vi-folelse"
+            await pilot.press("u")  # undo the recode
+            await pilot.pause()
+            assert [(k, c) for k, c, _t in stored()] == [(ident, "relasjoner")]
+            await pilot.press("u")  # undo the move
+            await pilot.pause()
+
+    run(journey())
+    assert [(c, t) for _k, c, t in stored()] == [("relasjoner", "Det går bra.")]
+
+
+def test_only_your_own_codings_can_be_edited(small_project: Path, app_for: AppFor) -> None:
+    store = services.open_project(small_project)
+    services.apply_coding(store, services.SpanRequest("JS1", "vi-folelse", turn=3), "other")
+    store.close()
+    app = app_for(small_project, coder="kh", document="JS1")
+
+    async def journey() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, CodingScreen)
+            await pilot.press("down", "down", "v", "right", "enter", "r")
+            await pilot.pause()
+            assert isinstance(app.screen, CodingScreen)  # no picker: nothing of mine here
+            assert screen.view.editing is None
+
+    run(journey())
+    store = services.open_project(small_project)
+    try:
+        [coding] = services.list_codings(store, document="JS1")
+        assert (coding.coder_id, coding.code_id) == ("other", "vi-folelse")
+        turn = next(t for t in services.get_document(store, "JS1")[1] if t.index == 3)
+        assert (coding.start, coding.end) == (turn.start, turn.end)
+    finally:
+        store.close()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from qcode import services
 from qcode.tui.app import QcodeApp
@@ -296,3 +297,239 @@ def test_command_palette_opens_documents_codes_and_saved_queries(
             assert app.screen.last_query == "relasjoner"  # type: ignore[attr-defined]
 
     run(journey())
+
+
+def _add_third_coder(project: Path) -> None:
+    """coder-c codes like coder-a, leaving out every third coding."""
+    store = services.open_project(project)
+    try:
+        docs_b = {k.document for k in services.list_codings(store, coder="coder-b")}
+        requests = [services.SpanRequest(k.document, k.code_id, start=k.start, end=k.end)
+                    for i, k in enumerate(services.list_codings(store, coder="coder-a"))
+                    if k.document in docs_b and i % 3]
+        services.apply_codings(store, requests, "coder-c")
+    finally:
+        store.close()
+
+
+def test_agreement_of_three_coders_and_keep_one_of_them(demo_project: Path,
+                                                         app_for: AppFor) -> None:
+    from textual.widgets import DataTable, SelectionList
+
+    from qcode.tui.screens.agreement import AgreementScreen
+    from qcode.tui.screens.modals import MultiChoiceModal
+
+    _add_third_coder(demo_project)
+    coders = ["coder-a", "coder-b", "coder-c"]
+    app = app_for(demo_project, coder="coder-a", screen="agreement", agreement_bootstrap=0)
+    resolved: list[Any] = []
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, AgreementScreen)
+            assert screen.coders == coders  # every coder but the consensus
+            await pilot.press("g")
+            await settle(app, pilot)
+            report = screen.report
+            assert report is not None and report.coders == coders and report.rows
+            assert set(screen.pairwise) == {("coder-a", "coder-b"), ("coder-a", "coder-c"),
+                                            ("coder-b", "coder-c")}
+            table = screen.query_one("#agree-table", DataTable)
+            labels = [str(c.label) for c in table.columns.values()]
+            assert "mean κ" in labels and "Coded A/B/C" in labels
+            head = str(screen.query_one("#agree-head").render())
+            assert "C = coder-c" in head and "κ per pair: A–B" in head
+            assert screen.disagreements
+            target = next(d for d in screen.disagreements if d.values["coder-c"])
+            index = screen.disagreements.index(target)
+            await pilot.press("tab")
+            screen.query_one("#disagreements").highlighted = index  # type: ignore[attr-defined]
+            await pilot.pause()
+            detail = _plain(screen.query_one("#dis-detail", Static).content)
+            assert all(c in detail for c in coders)  # each coder's codings of the unit
+            assert "not coded" in detail
+            await pilot.press("k")
+            await pilot.pause()
+            assert isinstance(app.screen, MultiChoiceModal)
+            choices = app.screen.query_one(SelectionList)
+            assert sorted(choices.selected) == sorted(c for c in coders if target.values[c])
+            choices.deselect_all()
+            choices.select("coder-c")
+            await pilot.press("ctrl+s")
+            await settle(app, pilot)
+            assert isinstance(app.screen, AgreementScreen)
+            resolved.append(target)
+            # fewer coders: back to a pair, with Cohen's κ
+            await pilot.press("c")
+            await pilot.pause()
+            assert isinstance(app.screen, MultiChoiceModal)
+            await pilot.press("down", "down", "space", "ctrl+s")
+            await pilot.pause()
+            assert screen.coders == ["coder-a", "coder-b"] and screen.report is None
+            await pilot.press("g")
+            await settle(app, pilot)
+            assert screen.report.coders == ["coder-a", "coder-b"] and not screen.pairwise
+            labels = [str(c.label) for c in table.columns.values()]
+            assert "κ" in labels and "mean κ" not in labels
+
+    run(journey())
+    [d] = resolved
+    store = services.open_project(demo_project)
+    try:
+        consensus = [(k.code_id, k.start, k.end) for k in services.list_codings(
+            store, document=d.document, coder="consensus") if k.start < d.end and k.end > d.start]
+        family = {d.code, *store.descendants(d.code)}
+        kept = sorted((k.code_id, k.start, k.end) for k in services.list_codings(
+            store, document=d.document, coder="coder-c")
+            if k.start < d.end and k.end > d.start and k.code_id in family)
+        assert kept and sorted(consensus) == kept
+        again = services.disagreements(store, coders, d.code, "turn")
+        assert [x.decided for x in again if (x.document, x.start) == (d.document, d.start)] \
+            == ["keep:coder-c"]
+    finally:
+        store.close()
+
+
+def _plain(renderable: Any) -> str:
+    """What a widget's content reads as, without styles."""
+    from rich.console import Console
+
+    console = Console(width=120, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_rerun_a_stored_report_and_read_frequencies_and_matrices(demo_project: Path,
+                                                                  app_for: AppFor) -> None:
+    from textual.widgets import DataTable, OptionList
+
+    from qcode.tui.screens.query import QueryScreen
+
+    query = "tilfredshet AND office=Nord"
+    store = services.open_project(demo_project)
+    try:
+        report_id = services.create_report(store, "Fornøyde i Nord", query, actor="coder-a")
+        [gone, *_rest] = services.run_query(store, query).hits
+        doomed = [str(k.id) for k in services.list_codings(store, document=gone.document,
+                                                            code="tilfredshet")
+                  if k.start < gone.end and k.end > gone.start]
+        services.remove_codings(store, doomed, actor="coder-a")
+        frequencies = {r.code: r for r in services.frequencies(store)}
+        office = services.matrix(store, "codes", "office", measure="informants")
+        columns = services.matrix_columns(store)
+    finally:
+        store.close()
+    app = app_for(demo_project, coder="coder-a", screen="query")
+
+    async def choose(pilot: Pilot[None], index: int) -> None:
+        assert isinstance(app.screen, ChoiceModal)
+        app.screen.query_one(OptionList).highlighted = index
+        await pilot.press("enter")
+        await pilot.pause()
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, QueryScreen)
+            await pilot.press("ctrl+g")  # the stored reports
+            await pilot.pause()
+            await choose(pilot, 0)
+            await settle(app, pilot)
+            assert screen.mode == "diff" and screen.diff_signs == ["-"]
+            assert (screen.shown_hits[0].document, screen.shown_hits[0].start) == \
+                (gone.document, gone.start)
+            coverage = _plain(screen.query_one("#coverage", Static).content)
+            assert "+0 −1" in coverage
+            await pilot.press("ctrl+f")  # the frequency table
+            await settle(app, pilot)
+            assert screen.mode == "table"
+            table = screen.query_one("#agg-table", DataTable)
+            assert table.row_count == len(frequencies)
+            row = table.get_row("samarbeid")
+            assert [str(v) for v in row[1:]] == [str(getattr(frequencies["samarbeid"], f))
+                                                 for f in ("codings", "documents",
+                                                           "informants", "words")]
+            await pilot.press("ctrl+n")  # codes x office, counting informants
+            await pilot.pause()
+            await choose(pilot, columns.index("office"))
+            await choose(pilot, 1)
+            await settle(app, pilot)
+            labels = [str(c.label) for c in table.columns.values()]
+            assert labels == ["Code", *office.columns]
+            row = table.get_row("samarbeid")
+            assert [str(v) for v in row[1:]] == [
+                str(office.cells["samarbeid"][c] or "·") for c in office.columns]
+            await pilot.press("escape")  # back to the hits
+            await settle(app, pilot)
+            assert screen.mode == "hits"
+
+    run(journey())
+    store = services.open_project(demo_project)
+    try:
+        reports = services.list_reports(store)
+        assert sorted(r["name"] for r in reports) == ["Fornøyde i Nord"] * 2
+        new = max(r["id"] for r in reports)
+        assert new != report_id
+        old_hits = services.get_report(store, report_id)["result"]["hits"]
+        new_hits = services.get_report(store, new)["result"]["hits"]
+        assert len(new_hits) == len(old_hits) - 1
+    finally:
+        store.close()
+
+
+def test_the_app_uses_the_project_its_caller_opened(small_project: Path) -> None:
+    from qcode.tui import TuiSettings, make_app
+
+    store = services.open_project(small_project)
+    app = make_app(small_project, TuiSettings(coder="kh"), store=store)
+
+    async def journey() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            assert app.store is store  # one integrity check at start, not two
+            assert app.screen.query_one("#docs").row_count == 3  # type: ignore[attr-defined]
+
+    run(journey())
+    store.close()  # closing again after the app did is harmless
+
+
+def test_agreement_on_chosen_codes(demo_project: Path, app_for: AppFor) -> None:
+    from textual.widgets import SelectionList
+
+    from qcode.tui.screens.agreement import AgreementScreen
+    from qcode.tui.screens.modals import MultiChoiceModal
+
+    app = app_for(demo_project, coder="coder-a", screen="agreement", agreement_bootstrap=0)
+    shown: list[tuple[str, float]] = []
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, AgreementScreen)
+            await pilot.press("s")
+            await pilot.pause()
+            assert isinstance(app.screen, MultiChoiceModal)
+            choices = app.screen.query_one(SelectionList)
+            choices.deselect_all()
+            choices.select("ledelse")
+            choices.select("relasjoner")
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert screen.codes == ["relasjoner", "ledelse"]  # in codebook order
+            await pilot.press("g")
+            await settle(app, pilot)
+            shown.extend((r.code, r.alpha) for r in screen.report.rows)
+
+    run(journey())
+    store = services.open_project(demo_project)
+    try:
+        report = services.compute_agreement(store, ["coder-a", "coder-b"], unit="turn",
+                                            codes=["relasjoner", "ledelse"], bootstrap=0)
+        assert shown == [(r.code, r.alpha) for r in report.rows]
+        assert [c for c, _a in shown] == ["relasjoner", "ledelse"]
+    finally:
+        store.close()

@@ -14,7 +14,6 @@ from textual.widgets import Static, Tree
 
 from qcode import services
 from qcode.models import CodeInfo
-from qcode.tui.data import code_stats
 from qcode.tui.screens.base import QScreen
 from qcode.tui.screens.home import load_codebook_flow
 from qcode.tui.screens.modals import ChoiceModal, ConfirmModal, FilePickerModal, FormModal
@@ -84,11 +83,25 @@ class CodebookScreen(QScreen):
     def refresh_data(self, select: str | None = None) -> None:
         """Reload codes and counts."""
         app = self.qapp
-        self.counts = code_stats(app.store)
-        self.code_tree.fill(app.codes(), app.marks(), self.counts,
-                       select=select or self.code_tree.selected_code)
+        self.counts = app.code_counts()  # as last counted; fresh ones follow
+        self.code_tree.fill(app.codes(), app.marks(), self._shown_counts(),
+                            select=select or self.code_tree.selected_code)
         self._show_entry()
         self.code_tree.focus()
+
+    def counts_changed(self) -> None:
+        """Fresh counts arrived from the background: show them in the tree and the entry."""
+        if not self.is_mounted:
+            return
+        app = self.qapp
+        self.counts = app.code_counts()
+        self.code_tree.fill(app.codes(), app.marks(), self._shown_counts(),
+                            select=self.code_tree.selected_code)
+        self._show_entry()
+
+    def _shown_counts(self) -> dict[str, tuple[int, int]] | None:
+        """The counts to show, or None while the first count is still running."""
+        return self.counts if self.counts or self.qapp.counts_are_fresh else None
 
     @on(Tree.NodeHighlighted, "#code-tree")
     def _highlighted(self) -> None:
@@ -126,7 +139,9 @@ class CodebookScreen(QScreen):
                         "dim")
             entry.update(text)
             return
-        entry.update(code_entry(code, app.marks(), self.counts.get(code.id, (0, 0))))
+        counts = self._shown_counts()
+        entry.update(code_entry(code, app.marks(),
+                                None if counts is None else counts.get(code.id, (0, 0))))
 
     # -- edits ------------------------------------------------------------------------
 
@@ -233,7 +248,7 @@ class CodebookScreen(QScreen):
         if code is None:
             return
         app = self.qapp
-        n = self.counts.get(code.id, (0, 0))[0]
+        n = self.counts.get(code.id, (0, 0))[0] if app.counts_are_fresh else None
 
         def chosen(target: str | None) -> None:
             if not target or target == TOP_LEVEL:
@@ -253,8 +268,9 @@ class CodebookScreen(QScreen):
 
             app.push_screen(ConfirmModal(
                 f"Merge «{code.name}» into «{target_name}»?",
-                f"Its {n} codings and its sub-codes move to «{target_name}», and «{code.name}» "
-                "is deleted. Undo (u) brings it back.", yes="Merge", danger=True), confirmed)
+                f"Its {'' if n is None else f'{n} '}codings and its sub-codes move to "
+                f"«{target_name}», and «{code.name}» is deleted. Undo (u) brings it back.",
+                yes="Merge", danger=True), confirmed)
 
         app.push_screen(CodePicker(self._same_book(code), app.marks(),
                                    title=f"Merge «{code.name}» into …"), chosen)
@@ -270,7 +286,9 @@ class CodebookScreen(QScreen):
         parts = []
         if subtree:
             parts.append(f"{len(subtree)} sub-codes")
-        if n:
+        if not app.counts_are_fresh:
+            parts.append("its codings (still being counted)")
+        elif n:
             parts.append(f"{n} codings")
         detail = ("This also deletes " + " and ".join(parts) + ". " if parts else "") + \
             "Undo (u) brings everything back."

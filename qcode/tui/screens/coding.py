@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from qcode import services
 from qcode.errors import QcodeError
 from qcode.models import Coding, Document, Turn
-from qcode.tui.data import codable_turns, code_stats, project_visible_coders
+from qcode.tui.data import codable_turns, project_visible_coders, turns_coded
 from qcode.tui.screens.base import QScreen
 from qcode.tui.screens.modals import ChoiceModal, ConfirmModal, InputModal, TextModal
 from qcode.tui.widgets.code_picker import CodePicker, code_entry
@@ -38,16 +38,22 @@ class CodingScreen(QScreen):
                 tooltip="fuzzy search over names and definitions; the entry is shown first"),
         *[Binding(str(n), f"recent({n})", f"Apply recent code {n}", id=f"coding.recent-{n}",
                   show=False) for n in range(1, 10)],
+        Binding("n", "uncoded(1)", "Next uncoded", id="coding.next-uncoded",
+                tooltip="the next informant turn without a coding of yours"),
         Binding("x,delete", "remove", "Remove", id="coding.remove",
                 tooltip="your coding at the selection (u brings it back)"),
+        Binding("r", "recode", "Recode", id="coding.recode",
+                tooltip="give your coding at the selection another code, with the picker"),
+        Binding("v", "edit_span", "Edit span", id="coding.edit-span",
+                tooltip="of your coding at the selection: → ← move its end by a word, "
+                        "Shift+← Shift+→ its start, s S its end by a sentence, or select "
+                        "anew (↑ ↓, mouse); Enter moves the coding there, Esc cancels"),
         Binding("m", "coding_memo", "Memo", id="coding.memo",
                 tooltip="the memo of your coding at the selection"),
         Binding("M", "document_memo", "Doc memo", id="coding.document-memo", show=False,
                 tooltip="on the document"),
         Binding("e", "explain", "Explain", id="coding.explain", show=False,
                 tooltip="the codebook entries of the codes at the selection"),
-        Binding("n", "uncoded(1)", "Next uncoded", id="coding.next-uncoded",
-                tooltip="the next informant turn without a coding of yours"),
         Binding("p", "uncoded(-1)", "Prev uncoded", id="coding.previous-uncoded", show=False),
         Binding("o", "open", "Open doc", id="coding.open", tooltip="another document"),
         Binding("c", "coder", "Coder", id="coding.coder", show=False,
@@ -63,6 +69,7 @@ class CodingScreen(QScreen):
         self.turns: list[Turn] = []
         self.all_codings: list[Coding] = []
         self.memo_count = 0
+        self.editing: Coding | None = None  # the coding whose span is being edited
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="coding-head", markup=False)
@@ -94,6 +101,7 @@ class CodingScreen(QScreen):
             app.show_error(exc)
             return
         self.document, self.turns = doc, turns
+        self.editing = None
         app.current_document = doc.name
         self._seen_revision = app.revision
         self._load_codings()
@@ -194,9 +202,9 @@ class CodingScreen(QScreen):
         doc = self.document
         mine = [k for k in self.all_codings if k.coder_id == app.coder] if app.coder else []
         codable = codable_turns(self.turns)
-        done = sum(1 for t in codable if any(k.start < t.end and k.end > t.start for k in mine))
+        done = turns_coded(codable, mine)
         head = (f"{doc.name} · {doc.kind.replace('_', ' ')} · {doc.word_count} words · "
-                f"{len(self.turns)} turns")
+                f"{doc.turn_count} turns")
         if app.coder:
             head += f" · {app.coder}: {done}/{len(codable)} turns coded"
         if project_visible_coders(app.store, app.coder) is not None:
@@ -213,13 +221,20 @@ class CodingScreen(QScreen):
             if turn.role:
                 info.append(f" ({turn.role})", "italic")
             info.append("\n")
-            info.append(f"Selected: {view.selection_kind}", "dim")
+            kind = "the new span" if view.selection_kind == "edit" else \
+                view.selection_kind
+            info.append(f"Selected: {kind}", "dim")
             if view.selection is not None:
                 n = len(view.selected_text().split())
                 info.append(f", {n} words", "dim")
+        if self.editing is not None:
+            info.append("\n\n")
+            info.append_text(self._edit_hint())
         self.query_one("#sel-info", Static).update(info)
         line = Text(no_wrap=True, overflow="ellipsis")
-        if turn is not None:
+        if self.editing is not None:
+            line.append_text(self._edit_hint(short=True))
+        elif turn is not None:
             line.append(f"Turn {turn.index}", "bold")
             line.append(f" · {view.selection_kind}")
         here = self.query_one("#here", OptionList)
@@ -239,7 +254,10 @@ class CodingScreen(QScreen):
         if not options:
             options.append(Option(Text("no codings here · a applies a code", style="dim"),
                                    id="none", disabled=True))
-        for k in view.codings_at(*span)[:4]:
+        here_now = [] if self.editing is not None else view.codings_at(*span)[:4]
+        if not here_now and self.editing is None and view.selection is not None:
+            line.append(f"  «{_excerpt(view.selected_text(), 60)}»", "dim")
+        for k in here_now:
             mark = marks.get(k.code_id)
             line.append("  ")
             line.append(mark.symbol, mark.style)
@@ -303,7 +321,7 @@ class CodingScreen(QScreen):
                 self.apply_code(code_id, span)
 
         app.push_screen(CodePicker(app.codes(), app.marks(), subject=subject,
-                                   recent=app.recent_codes, counts=code_stats(app.store)),
+                                   recent=app.recent_codes, counts=app.code_counts()),
                         chosen)
 
     def action_recent(self, number: int) -> None:
@@ -395,6 +413,102 @@ class CodingScreen(QScreen):
                 app.changed("coding")
 
         self._pick_coding("Remove which coding?", codings, remove)
+
+    def _my_coding_to_edit(self, what: str, then: Callable[[Coding], None]) -> None:
+        """Pick the active coder's coding at the selection (asking which, if several)."""
+        app = self.qapp
+        codings = self._my_codings_at_selection()
+        if codings and any(k.coder_id != app.coder for k in codings):
+            app.notify(f"Only your own codings can be edited; this one is "
+                       f"{codings[0].coder_id}'s (c switches the coder)",
+                       severity="warning", timeout=5, markup=False)
+            return
+        if not codings:
+            app.notify(f"None of your codings is at the selection: nothing to {what}",
+                       severity="warning", timeout=4)
+            return
+        self._pick_coding(f"{what.capitalize()} which coding?", codings, then)
+
+    def action_recode(self) -> None:
+        """Give a coding of yours at the selection another code (one undoable step)."""
+        app = self.qapp
+
+        def recode(coding: Coding) -> None:
+            current = app.marks().get(coding.code_id).name
+            subject = f"«{_excerpt(coding.text, 60)}», now {current}"
+
+            def chosen(code_id: str | None) -> None:
+                if not code_id or code_id == coding.code_id:
+                    return
+                edited = app.attempt(services.edit_coding, app.store, str(coding.id),
+                                     code=code_id, actor=app.actor)
+                if edited is None:
+                    return
+                app.use_code(code_id)
+                app.notify(f"Recoded: {current} → {app.marks().get(code_id).name} (u undoes)",
+                           timeout=4, markup=False)
+                app.changed("coding")
+
+            app.push_screen(CodePicker(app.codes(), app.marks(), subject=subject,
+                                       recent=app.recent_codes, counts=app.code_counts(),
+                                       title="Recode as …", exclude=[coding.code_id]), chosen)
+
+        self._my_coding_to_edit("recode", recode)
+
+    def action_edit_span(self) -> None:
+        """Edit the span of a coding of yours at the selection; Enter stores it."""
+        if self.editing is not None:
+            self.view.action_edit_done()
+            return
+
+        def begin(coding: Coding) -> None:
+            self.editing = coding
+            self.view.start_edit(coding.start, coding.end)
+            self.view.focus()
+            self._update_side()
+
+        self._my_coding_to_edit("edit", begin)
+
+    def _edit_hint(self, *, short: bool = False) -> Text:
+        out = Text()
+        coding = self.editing
+        if coding is None:
+            return out
+        mark = self.qapp.marks().get(coding.code_id)
+        out.append("Editing ", "bold")
+        out.append(f"{mark.symbol} ", mark.style)
+        out.append(_excerpt(mark.name, 24), "bold")
+        if short:
+            out.append(" · → ← end · Shift+← → start · s S sentence · Enter moves it here · "
+                       "Esc cancels", "dim")
+            return out
+        out.append("\n→ ← its end by a word\nShift+← Shift+→ its start\ns S its end by a "
+                   "sentence\nor select anew (↑ ↓, mouse)\nEnter moves the coding here\n"
+                   "Esc cancels", "dim")
+        return out
+
+    @on(TranscriptView.EditFinished)
+    def _edit_finished(self, event: TranscriptView.EditFinished) -> None:
+        coding, self.editing = self.editing, None
+        app = self.qapp
+        if coding is None or event.span is None:
+            if coding is not None:
+                app.notify("Span edit cancelled", timeout=2)
+            self._update_side()
+            return
+        start, end = event.span
+        if (start, end) == (coding.start, coding.end):
+            app.notify("The span is unchanged", timeout=2)
+            self._update_side()
+            return
+        edited = app.attempt(services.edit_coding, app.store, str(coding.id), start=start,
+                             end=end, actor=app.actor)
+        if edited is None:
+            self._update_side()
+            return
+        app.notify(f"Moved {app.marks().get(coding.code_id).name} to «"
+                   f"{_excerpt(edited.text, 50)}» (u undoes)", timeout=4, markup=False)
+        app.changed("coding")
 
     def action_coding_memo(self) -> None:
         """Write the memo of a coding at the selection."""

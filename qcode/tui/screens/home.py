@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from contextlib import suppress
@@ -14,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Button, DataTable, Label, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from qcode import services
 from qcode.errors import QcodeError
@@ -23,7 +25,6 @@ from qcode.resources import codebook_dir
 from qcode.tui.data import coding_progress, list_coders
 from qcode.tui.messages import LeakCount, ProgressStats
 from qcode.tui.screens.base import QScreen
-from qcode.tui.screens.modals import ChoiceModal, FilePickerModal, InputModal
 
 IMPORT_TYPES = ".txt .md .docx .odt .pdf .vtt .srt .csv .xlsx"
 
@@ -92,14 +93,15 @@ class ImportPreviewModal(ModalScreen[bool]):
     def on_mount(self) -> None:
         """Fill the table."""
         table = self.query_one(DataTable)
-        table.add_columns("Document", "Status", "Kind", "Turns", "Words", "Speakers (role)")
+        table.add_columns("Document", "Status", "Kind", "Turns", "Words", "Speakers: role")
         for r in self.report.rows:
-            status = "would import" if r.status in ("new", "new_version") else \
-                r.status.replace("_", " ")
-            speakers = " ".join(f"{s}({role or '?'}):{n}" for s, role, n in r.speakers[:5])
-            if len(r.speakers) > 5:
-                speakers += f" +{len(r.speakers) - 5}"
-            table.add_row(r.name, status, r.kind.replace("_", " "), r.turns, r.words, speakers)
+            status = r.status.replace("_", " ")
+            # informants first: their roles are what to check; the interviewer comes last
+            speakers = sorted(r.speakers, key=lambda sp: (sp[1] == "interviewer", sp[0]))
+            shown = ", ".join(f"{sp}: {role or '?'}" for sp, role, _n in speakers[:4])
+            if len(speakers) > 4:
+                shown += f" +{len(speakers) - 4}"
+            table.add_row(r.name, status, r.kind.replace("_", " "), r.turns, r.words, shown)
         button = self.query_one("#import", Button)
         if not button.disabled:
             button.focus()
@@ -142,6 +144,8 @@ class HomeScreen(QScreen):
         self.progress: dict[str, dict[str, tuple[int, int]]] = {}
         self.speaker_attrs: dict[str, dict[str, Any]] = {}
         self._leak_cache: dict[int, int] = {}  # document version id -> high findings
+        self._leaks_due: set[str] = set()  # leak counts not yet shown in the table
+        self._leak_timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="home-summary", markup=False)
@@ -163,17 +167,15 @@ class HomeScreen(QScreen):
         out.append("This project is empty. What to do next:\n\n", "bold")
         out.append("1. Import your transcripts: press i\n", "bold")
         out.append(f"Files or a whole folder ({IMPORT_TYPES}). qcode shows the speakers it "
-                   "finds (I:, JS1: …) and their roles before anything is stored. An "
-                   "attributes file (CSV or XLSX: informant, role, office …) can come "
-                   "along.\n\n")
+                   "finds and their roles before anything is stored; an attributes file "
+                   "(informant, role, office …) can come along.\n")
         out.append("2. Load a codebook: press l\n", "bold")
         shipped = ", ".join(p.stem for p in sorted(codebook_dir().glob("*.yaml")))
-        out.append(f"Shipped with qcode: {shipped}. Or your own YAML file.\n\n")
-        out.append("3. Open a document and code\n", "bold")
-        out.append("Enter on a document opens it; a applies a code to the selected turn or "
-                   "sentence.\n\n")
-        out.append("F1 shows every key and a first-steps guide. Ctrl+P searches commands, "
-                   "documents and codes.", "dim")
+        out.append(f"Shipped with qcode: {shipped}; or your own YAML file.\n")
+        out.append("3. Open a document and code: ", "bold")
+        out.append("Enter on a document, then a applies a code.\n\n")
+        out.append("F1 shows every key and the first steps · Ctrl+P finds commands, documents "
+                   "and codes", "dim")
         return out
 
     def on_mount(self) -> None:
@@ -198,12 +200,17 @@ class HomeScreen(QScreen):
         info = services.project_info(store)
         counts = info["counts"]
         n_codes = len(app.codes())
-        summary = " · ".join((
-            _plural(len(self.documents), "document"), _plural(counts.get("words", 0), "word"),
-            _plural(counts.get("turns", 0), "speaker turn"),
-            f"{_plural(counts.get('codebooks', 0), 'codebook')} with "
-            f"{_plural(n_codes, 'code')}",
-            _plural(counts.get("codings", 0), "coding"), _plural(counts.get("memos", 0), "memo")))
+        if self.documents:
+            summary = " · ".join((
+                _plural(len(self.documents), "document"),
+                _plural(counts.get("words", 0), "word"),
+                _plural(counts.get("turns", 0), "speaker turn"),
+                f"{_plural(counts.get('codebooks', 0), 'codebook')} with "
+                f"{_plural(n_codes, 'code')}",
+                _plural(counts.get("codings", 0), "coding"),
+                _plural(counts.get("memos", 0), "memo")))
+        else:
+            summary = f"{app.project_path.name}: no documents yet"
         self.query_one("#home-summary", Static).update(summary)
         banner = self.query_one("#home-banner", Static)
         hints = []
@@ -221,10 +228,11 @@ class HomeScreen(QScreen):
         self.progress = {}
         self._fill_table()
         if not empty:
-            self._count_in_background()
+            # counted after the table is on screen, so the first paint does not wait for it
+            self.call_after_refresh(self._count_in_background)
             self.query_one("#docs", DataTable).focus()
         else:
-            self.query_one("#btn-import", Button).focus()
+            self.query_one("#btn-import", Button).focus(scroll_visible=False)
 
     def _fill_table(self) -> None:
         table = self.query_one("#docs", DataTable)
@@ -309,11 +317,30 @@ class HomeScreen(QScreen):
     def _leak(self, event: LeakCount) -> None:
         self._leak_cache[event.document_id] = event.high
         self.leaks[event.document] = event.high
+        self._leaks_due.add(event.document)
+        # the table is redrawn at most a few times a second while the counts come in
+        if self._leak_timer is None:
+            self._leak_timer = self.set_timer(0.3, self._show_leaks)
+
+    def _show_leaks(self) -> None:
+        if self._leak_timer is not None:
+            self._leak_timer.stop()
+            self._leak_timer = None
+        due, self._leaks_due = self._leaks_due, set()
+        if not due or not self.is_mounted:
+            return
         table = self.query_one("#docs", DataTable)
-        if event.document in table.rows:
-            table.update_cell(event.document, "leaks", self._leak_cell(event.document))
-        if event.document == self.selected:
+        for name in due:
+            if name in table.rows:
+                table.update_cell(name, "leaks", self._leak_cell(name))
+        if self.selected in due:
             self._show_details()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Show the last leak counts as soon as the counting ends."""
+        if event.worker.group == "home-counts" and event.state in (
+                WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self._show_leaks()
 
     @property
     def selected(self) -> str | None:
@@ -392,6 +419,7 @@ class HomeScreen(QScreen):
         if name is None:
             return
         app = self.qapp
+        from qcode.tui.screens.modals import InputModal
 
         def save(body: str | None) -> None:
             if body and body.strip() and app.attempt(
@@ -413,6 +441,8 @@ class HomeScreen(QScreen):
 
     def action_import_files(self) -> None:
         """Choose files or a folder, optionally an attributes file, preview, then import."""
+        from qcode.tui.screens.modals import FilePickerModal
+
         app = self.qapp
 
         def files_chosen(path: Path | None) -> None:
@@ -484,6 +514,8 @@ class HomeScreen(QScreen):
 
     def action_import_attributes(self) -> None:
         """Import an attributes file (speakers or documents) on its own."""
+        from qcode.tui.screens.modals import FilePickerModal
+
         app = self.qapp
         service = getattr(services, "import_attributes", None)
         if service is None:
@@ -509,14 +541,28 @@ class HomeScreen(QScreen):
         load_codebook_flow(self.qapp)
 
 
+def _codebook_title(path: Path) -> str:
+    """The ``name:`` at the top of a shipped codebook file (read without parsing it all)."""
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for line in itertools.islice(lines, 20):
+                if line.startswith("name:"):
+                    return line.split(":", 1)[1].strip().strip("'\"")
+    except OSError:
+        pass
+    return "shipped with qcode"
+
+
 def load_codebook_flow(app: Any) -> None:
     """Offer the shipped codebooks and "another file", then load the choice."""
+    from qcode.tui.screens.modals import ChoiceModal, FilePickerModal
+
     shipped = sorted(codebook_dir().glob("*.yaml"))
     loaded = {b["name"] for b in services.list_codebooks(app.store)}
     options: list[tuple[str, str | Text]] = []
     for p in shipped:
         label = Text(p.stem, style="bold")
-        label.append("  shipped with qcode", "dim")
+        label.append(f"  {_codebook_title(p)}", "dim")
         options.append((str(p), label))
     options.append(("__file__", "Another file (YAML or REFI-QDA .qdc) …"))
 

@@ -1,4 +1,4 @@
-"""Small dialogs: confirm, error (message + hint), text input, choice, file picker, form."""
+"""Small dialogs: confirm, error (message + hint), text input, choices, file picker, form."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from textual.widgets import (
     Input,
     Label,
     OptionList,
+    SelectionList,
     Static,
     TextArea,
 )
@@ -197,6 +198,63 @@ class ChoiceModal(ModalScreen[str | None]):
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        """Choose nothing."""
+        self.dismiss(None)
+
+
+class MultiChoiceModal(ModalScreen[list[str] | None]):
+    """Choose any number of options (at least ``minimum``); returns their ids in list order."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="multi.cancel"),
+        Binding("ctrl+s", "submit", "Done", id="multi.submit",
+                tooltip="Space or Enter ticks an option"),
+    ]
+
+    def __init__(self, title: str, options: Sequence[tuple[str, str | Text]], *,
+                 selected: Sequence[str] = (), help: str = "", minimum: int = 1) -> None:
+        super().__init__(classes="dialog")
+        self.title_text = title
+        self.options = list(options)
+        self.selected = set(selected)
+        self.help_text = help
+        self.minimum = minimum
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Label(self.title_text, classes="dialog-title")
+            if self.help_text:
+                yield Static(self.help_text, classes="dialog-help", markup=False)
+            yield SelectionList[str](*[(label, oid, oid in self.selected)
+                                       for oid, label in self.options], id="choices")
+            yield Static("", id="problem", classes="dialog-problem")
+            yield Static("Space or Enter ticks · Ctrl+S done · Esc cancels",
+                         classes="dialog-help")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Done (Ctrl+S)", id="done", variant="primary")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        """Focus the list."""
+        self.query_one(SelectionList).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "done":
+            self.action_submit()
+        else:
+            self.dismiss(None)
+
+    def action_submit(self) -> None:
+        """Return the ticked options, if there are enough."""
+        ticked = set(self.query_one(SelectionList).selected)
+        chosen = [oid for oid, _label in self.options if oid in ticked]
+        if len(chosen) < self.minimum:
+            self.query_one("#problem", Static).update(f"Tick at least {self.minimum}.")
+            return
+        self.dismiss(chosen)
 
     def action_cancel(self) -> None:
         """Choose nothing."""

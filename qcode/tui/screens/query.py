@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -12,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets import DataTable, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -30,6 +31,12 @@ EXPORT_FORMATS = (
     ("csv", "CSV: one row per quote"),
     ("md", "Markdown"),
     ("html", "HTML"),
+)
+MEASURES = (
+    ("codings", "codings: how many codings"),
+    ("informants", "informants: how many informants said it"),
+    ("documents", "documents: in how many documents"),
+    ("turns", "turns: how many turns the codings touch"),
 )
 EXAMPLES = ("samarbeid/relasjoner AND role=jobbspesialist", "tilfredshet AND office=Nord",
             "frustrasjon within 2 turns of innsoking", '"samme gang"')
@@ -61,12 +68,23 @@ class QueryScreen(QScreen):
     MODE = "query"
     HELP_TITLE = "Query and reports"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save query", id="query.save"),
-        Binding("ctrl+r", "report", "Store report", id="query.report",
-                tooltip="the query, its parameters and a snapshot of the hits"),
+        Binding("ctrl+s", "save", "Save", id="query.save",
+                tooltip="the query, under a name (run it later as @name)"),
+        Binding("ctrl+r", "report", "Store", id="query.report",
+                tooltip="store the result as a report: the query, its parameters and a "
+                        "snapshot of the hits"),
         Binding("ctrl+t", "export", "Export", id="query.export",
                 tooltip="the report as a Word, Excel, CSV, Markdown or HTML quote table"),
-        Binding("ctrl+l", "load", "Saved", id="query.load", tooltip="run a saved query"),
+        Binding("ctrl+l", "load", "Saved", id="query.load", tooltip="run a saved query",
+                show=False),
+        Binding("ctrl+g", "reports", "Reports", id="query.reports",
+                tooltip="re-run a stored report and see which hits came and went since"),
+        Binding("ctrl+f", "frequencies", "Freq", id="query.frequencies",
+                tooltip="the frequency table: codings, documents, informants, words per code"),
+        Binding("ctrl+n", "matrix", "Matrix", id="query.matrix",
+                tooltip="codes by role, document, an attribute, or by codes (co-occurrence)"),
+        Binding("escape", "back_to_hits", "Hits", id="query.hits", show=False,
+                tooltip="back from a table or a report comparison to the query's hits"),
         Binding("ctrl+o", "open_hit", "Open hit", id="query.open-hit", show=False,
                 tooltip="the highlighted hit in the coding view"),
         Binding("slash", "focus_query", "Edit query", id="query.focus", show=False),
@@ -77,6 +95,10 @@ class QueryScreen(QScreen):
         self.result: Any = None
         self.last_query = ""
         self.report_id: int | None = None
+        self.mode = "hits"  # hits, diff (a re-run report) or table (frequencies, matrix)
+        self.shown_hits: list[Any] = []
+        self.diff_signs: list[str] = []
+        self.table_title = ""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="query-bar"):
@@ -89,14 +111,25 @@ class QueryScreen(QScreen):
             yield OptionList(id="hits")
             with VerticalScroll(id="hit-box"):
                 yield Static("", id="hit-detail", markup=False)
+        table: DataTable[str | int | Text] = DataTable(id="agg-table", zebra_stripes=True,
+                                                        cursor_type="row")
+        yield table
         yield Static("", id="coverage", markup=False)
 
     def on_mount(self) -> None:
         """Start with the query line and the examples."""
         self._status_help()
+        self._set_mode("hits")
+
+    def _set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.query_one("#query-main").display = mode != "table"
+        self.query_one("#agg-table").display = mode == "table"
 
     def refresh_data(self) -> None:
-        """Run the last query again (codings may have changed)."""
+        """Run the last query again (codings may have changed); tables stay as computed."""
+        if self.mode != "hits":
+            return
         if self.last_query:
             self._run(self.last_query)
         else:
@@ -162,6 +195,7 @@ class QueryScreen(QScreen):
     def _run(self, text: str) -> None:
         self.last_query = text
         self.report_id = None
+        self._set_mode("hits")
         self.query_one("#coverage", Static).update(Text("running …", style="dim"))
         self._query_worker(self.qapp.project_path, text, self.unit)
 
@@ -193,11 +227,32 @@ class QueryScreen(QScreen):
                 else str(event.error)
             coverage.update(Text(f"✖ {message}", style="bold red"))
             return
+        if self.mode != "hits":
+            return
         self.result = result = event.result
+        self._list_hits(list(result.hits))
+        line = Text()
+        line.append(f"{len(result.hits)} hits ({result.unit})", "bold")
+        if result.coverage:
+            line.append(" · Coverage: ")
+            line.append(", ".join(c.sentence() for c in result.coverage))
+        for warning in result.warnings:
+            line.append(f"\n⚠ {warning}", "yellow")
+        coverage.update(line)
+        self._detail()
+
+    def _list_hits(self, found: list[Any], signs: list[str] | None = None) -> None:
+        """Show hits in the list; ``signs`` marks each as added (+) or removed (-)."""
+        self.shown_hits = found
+        self.diff_signs = signs or []
+        hits = self.query_one("#hits", OptionList)
         marks = self.qapp.marks()
         options = []
-        for i, hit in enumerate(result.hits):
+        for i, hit in enumerate(found):
             label = Text()
+            if signs:
+                added = signs[i] == "+"
+                label.append("+ " if added else "− ", "bold green" if added else "bold red")
             label.append(hit.document, "bold")
             if hit.turn is not None:
                 label.append(f" #{hit.turn}")
@@ -212,20 +267,12 @@ class QueryScreen(QScreen):
                 label.append(f" {', '.join(hit.coders)}", "dim")
             text = " ".join(hit.text.split())
             if text:
-                label.append(f"\n  «{text[:150]}{'…' if len(text) > 150 else ''}»")
+                label.append(f"\n  «{text[:150]}{'…' if len(text) > 150 else ''}»",
+                             "strike" if signs and signs[i] != "+" else "")
             options.append(Option(label, id=str(i)))
         hits.set_options(options)
         if options:
             hits.highlighted = 0
-        line = Text()
-        line.append(f"{len(result.hits)} hits ({result.unit})", "bold")
-        if result.coverage:
-            line.append(" · Coverage: ")
-            line.append(", ".join(c.sentence() for c in result.coverage))
-        for warning in result.warnings:
-            line.append(f"\n⚠ {warning}", "yellow")
-        coverage.update(line)
-        self._detail()
 
     @on(OptionList.OptionHighlighted, "#hits")
     def _highlighted(self) -> None:
@@ -233,9 +280,9 @@ class QueryScreen(QScreen):
 
     def _hit(self) -> Any:
         option = self.query_one("#hits", OptionList).highlighted_option
-        if option is None or self.result is None or option.id is None:
+        if option is None or option.id is None or int(option.id) >= len(self.shown_hits):
             return None
-        return self.result.hits[int(option.id)]
+        return self.shown_hits[int(option.id)]
 
     def _detail(self) -> None:
         detail = self.query_one("#hit-detail", Static)
@@ -268,7 +315,7 @@ class QueryScreen(QScreen):
         hit = self._hit()
         if hit is None:
             return
-        if self.unit == "document":
+        if self.mode == "hits" and self.unit == "document":
             self.qapp.open_document(hit.document)
         else:
             self.qapp.open_document(hit.document, start=hit.start, end=hit.end)
@@ -383,3 +430,192 @@ class QueryScreen(QScreen):
                          cancellable=False, on_error=leaked)
 
         self._store_report(choose_format)
+
+    # -- stored reports: re-run and compare -------------------------------------------
+
+    def action_reports(self) -> None:
+        """Choose a stored report, re-run it and show what changed since its snapshot."""
+        app = self.qapp
+        reports = services.list_reports(app.store)
+        if not reports:
+            app.notify("No stored reports yet: run a query, then Ctrl+R stores it",
+                       timeout=4)
+            return
+        options: list[tuple[str, str | Text]] = []
+        for r in reports:
+            label = Text(f"{r['id']}  {r['name']}", style="bold")
+            label.append(f"  {str(r['created_at'])[:16].replace('T', ' ')}", "dim")
+            label.append(f"\n   {r['query']}", "dim")
+            options.append((str(r["id"]), label))
+        app.push_screen(ChoiceModal(
+            "Re-run a stored report", options,
+            help="It runs again with the same query and parameters; the new result is stored "
+                 "as a new report and compared with the old snapshot."),
+            lambda rid: self.rerun_report(int(rid)) if rid else None)
+
+    def rerun_report(self, report_id: int) -> None:
+        """Re-run a stored report in the background and show the hits added and removed."""
+        app = self.qapp
+        actor = app.actor
+
+        def task(store: Any, progress: Callable[[int, int, str], None],
+                 cancel: threading.Event) -> tuple[dict[str, Any], dict[str, Any], Any]:
+            progress(0, 0, "running the report's query again …")
+            old = services.get_report(store, report_id)
+            new_id, diff = services.rerun_report(store, report_id, actor=actor)
+            return old, services.get_report(store, new_id), diff
+
+        app.run_task("Re-running the report", task, self._show_diff)
+
+    def _show_diff(self, result: tuple[dict[str, Any], dict[str, Any], Any]) -> None:
+        old, new, diff = result
+        self.last_query = ""
+        self._set_mode("diff")
+        self.qapp.changed("report")
+        self.report_id = new["id"]
+        self.query_one("#query-input", Input).value = new["query"]
+        self._set_mode("diff")
+        added = [SimpleNamespace(**h) for h in diff["added"]]
+        removed = [SimpleNamespace(**h) for h in diff["removed"]]
+        self._list_hits(added + removed, ["+"] * len(added) + ["-"] * len(removed))
+        before, after = len(old["result"]["hits"]), len(new["result"]["hits"])
+        line = Text()
+        line.append(f"Report «{new['name']}» re-run: ", "bold")
+        line.append(f"+{len(added)} ", "bold green")
+        line.append(f"−{len(removed)} ", "bold red")
+        line.append(f"· {before} hits when it was stored, {after} now (stored again as report "
+                    f"{new['id']}; Ctrl+T exports it)")
+        old_cov = {c["group"]: len(c["informants"]) for c in old["result"]["coverage"]}
+        for c in new["result"]["coverage"]:
+            was = old_cov.get(c["group"], 0)
+            now = len(c["informants"])
+            if now != was:
+                line.append(f"\n{c['group']}: {was} → {now} of {c['total']} informants")
+        if not added and not removed:
+            line.append("\nNo change: the same hits as in the stored snapshot.", "italic")
+        self.query_one("#coverage", Static).update(line)
+        self.query_one("#query-status", Static).update(Text(
+            "Esc goes back to the query's hits · Enter opens a hit in the coding view",
+            style="dim"))
+        self.query_one("#hits", OptionList).focus()
+        self._detail()
+
+    # -- frequencies and matrices -----------------------------------------------------
+
+    def action_frequencies(self) -> None:
+        """Show the code frequency table."""
+
+        def task(store: Any, progress: Callable[[int, int, str], None],
+                 cancel: threading.Event) -> Any:
+            progress(0, 0, "counting per code …")
+            return services.frequencies(store)
+
+        self.qapp.run_task("Frequency table", task, self._show_frequencies)
+
+    def _show_frequencies(self, rows: list[Any]) -> None:
+        table = self._table("Frequencies per code (sub-codes count in their parents)")
+        for key, heading in (("code", "Code"), ("codings", "Codings"),
+                             ("documents", "Documents"), ("informants", "Informants"),
+                             ("words", "Words")):
+            table.add_column(heading, key=key)
+        marks = self.qapp.marks()
+        for r in rows:
+            mark = marks.get(r.code)
+            label = Text("  " * r.depth)
+            label.append(f"{mark.symbol} ", mark.style)
+            label.append(r.name)
+            table.add_row(label, *[_number(n) for n in (r.codings, r.documents, r.informants,
+                                                         r.words)], key=r.code)
+
+    def action_matrix(self) -> None:
+        """Choose what the columns are (and what is counted), then show the matrix."""
+        app = self.qapp
+        columns = services.matrix_columns(app.store)
+        options: list[tuple[str, str | Text]] = []
+        for name in columns:
+            label = Text(name, style="bold")
+            label.append({"codes": "  code x code: co-occurrence",
+                          "role": "  the speakers' roles",
+                          "document": "  one column per document",
+                          "speaker": "  one column per speaker"}.get(name, "  attribute"),
+                         "dim")
+            options.append((name, label))
+
+        def measure(column: str | None) -> None:
+            if column is None:
+                return
+            app.push_screen(ChoiceModal("Count …", list(MEASURES), selected="codings"),
+                            lambda m: self.show_matrix(column, m) if m else None)
+
+        app.push_screen(ChoiceModal("Matrix: codes by …", options), measure)
+
+    def show_matrix(self, column: str, measure: str = "codings") -> None:
+        """Compute ``codes x column`` in the background and show it."""
+
+        def task(store: Any, progress: Callable[[int, int, str], None],
+                 cancel: threading.Event) -> Any:
+            progress(0, 0, f"codes by {column} …")
+            return services.matrix(store, "codes", column, measure=measure)
+
+        self.qapp.run_task("Matrix", task, lambda matrix: self._show_matrix(column, matrix))
+
+    def _show_matrix(self, column: str, matrix: Any) -> None:
+        marks = self.qapp.marks()
+        by_codes = column == "codes"
+        what = "codes (overlapping codings)" if by_codes else column
+        table = self._table(f"Matrix: codes × {what}, counting {matrix.measure}")
+        table.add_column("Code", key="code")
+        for col in matrix.columns:
+            label = Text(f"{marks.get(col).symbol} ", marks.get(col).style) if by_codes \
+                else Text()
+            label.append(_short(marks.get(col).name if by_codes else col, 14))
+            table.add_column(label, key=f"col:{col}")
+        for code in matrix.rows:
+            mark = marks.get(code)
+            label = Text("  " * matrix.row_labels.get(code, code).count("/"))
+            label.append(f"{mark.symbol} ", mark.style)
+            label.append(mark.name)
+            table.add_row(label, *[_number(matrix.cells[code].get(col, 0))
+                                   for col in matrix.columns], key=code)
+        if not by_codes:
+            table.add_row(Text("all codings", style="italic"),
+                          *[_number(matrix.column_totals.get(col, 0)) for col in matrix.columns],
+                          key="__total__")
+
+    def _table(self, title: str) -> DataTable[Any]:
+        self._set_mode("table")
+        self.table_title = title
+        table = self.query_one("#agg-table", DataTable)
+        table.clear(columns=True)
+        self.query_one("#coverage", Static).update(Text(title, style="bold"))
+        self.query_one("#query-status", Static).update(Text(
+            "Esc goes back to the query's hits · Ctrl+F frequencies · Ctrl+N another matrix",
+            style="dim"))
+        table.focus()
+        return table
+
+    def action_back_to_hits(self) -> None:
+        """Leave a table or a report comparison; show the query's hits again."""
+        from textual.actions import SkipAction
+
+        if self.mode == "hits":
+            raise SkipAction()
+        self._set_mode("hits")
+        self._status_help()
+        if self.last_query:
+            self._run(self.last_query)
+        else:
+            self._list_hits([])
+            self.query_one("#coverage", Static).update("")
+            self.query_one("#hit-detail", Static).update("")
+        self.query_one("#query-input", Input).focus()
+
+
+def _number(value: int) -> Text:
+    """A count, right-aligned; zero as a dot so the pattern of a matrix stands out."""
+    return Text(str(value) if value else "·", justify="right",
+                style="" if value else "dim")
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -161,6 +161,13 @@ class CodePicker(ModalScreen[str | None]):
         if code is not None:
             preview.update(code_entry(code, self.marks, self.counts.get(code.id)))
 
+    def counts_changed(self) -> None:
+        """Fresh codings and informants per code were counted: show them."""
+        counts = getattr(self.app, "code_counts", None)
+        if counts is not None:
+            self.counts = counts()
+            self._preview()
+
     def action_move(self, step: int) -> None:
         """Move the highlight in the list while typing."""
         option_list = self.query_one("#picker-list", OptionList)

@@ -21,8 +21,8 @@ class CodeTree(Tree[str]):
         self.guide_depth = 2
 
     def fill(self, codes: Sequence[CodeInfo], marks: MarkBook,
-             counts: dict[str, tuple[int, int]], *, select: str | None = None) -> None:
-        """Show the codes (keeping the cursor on ``select`` if given)."""
+             counts: dict[str, tuple[int, int]] | None, *, select: str | None = None) -> None:
+        """Show the codes (the cursor on ``select``); ``counts`` None: not counted yet."""
         self.clear()
         books: dict[str, TreeNode[str]] = {}
         nodes: dict[str, TreeNode[str]] = {}
@@ -33,11 +33,14 @@ class CodeTree(Tree[str]):
                     Text(code.codebook, style="bold"), data=f"book:{code.codebook}",
                     expand=True)
             parent = nodes.get(code.parent_id or "", books[code.codebook])
-            n_codings = counts.get(code.id, (0, 0))[0]
             mark = marks.get(code.id)
             label = Text()
             label.append(f"{mark.symbol} ", mark.style)
-            label.append(f"{n_codings:>3} ", "bold" if n_codings else "dim")
+            if counts is None:
+                label.append("  … ", "dim")
+            else:
+                n_codings = counts.get(code.id, (0, 0))[0]
+                label.append(f"{n_codings:>3} ", "bold" if n_codings else "dim")
             label.append(code.name)
             node = parent.add(label, data=code.id, expand=True)
             nodes[code.id] = node

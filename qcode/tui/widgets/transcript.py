@@ -133,7 +133,10 @@ class TranscriptView(ScrollView, can_focus=True):
                 show=False),
         Binding("shift+left,H", "extend(-1)", "Shrink by a word", id="transcript.extend-left",
                 show=False),
-        Binding("escape", "whole_turn", "Whole turn", id="transcript.whole-turn", show=False),
+        Binding("escape", "whole_turn", "Whole turn", id="transcript.whole-turn", show=False,
+                tooltip="while editing a coding's span: cancel the edit"),
+        Binding("enter", "edit_done", "Move coding here", id="transcript.move-here",
+                tooltip="while editing a coding's span (v): store the selection as its span"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -158,6 +161,19 @@ class TranscriptView(ScrollView, can_focus=True):
     TranscriptView > .transcript--selection { text-style: reverse; }
     TranscriptView > .transcript--time { color: $text-muted; }
     """
+
+    class EditFinished(Message):
+        """Span editing ended: ``span`` is the new span, or None when it was cancelled."""
+
+        def __init__(self, view: TranscriptView, span: tuple[int, int] | None) -> None:
+            super().__init__()
+            self.view = view
+            self.span = span
+
+        @property
+        def control(self) -> TranscriptView:
+            """The transcript that sent the message."""
+            return self.view
 
     class SelectionChanged(Message):
         """The turn cursor or the selection moved."""
@@ -191,6 +207,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self._cache: dict[int, Strip] = {}
         self._drag_from: int | None = None
         self._dragged = False
+        self.editing: tuple[int, int] | None = None  # the span being edited, as it was
 
     # -- data -------------------------------------------------------------------------
 
@@ -199,6 +216,9 @@ class TranscriptView(ScrollView, can_focus=True):
         """Show a document; the cursor goes to the turn numbered ``turn_index`` (or the first)."""
         self.document = document
         self.turns = list(turns)
+        if self.editing is not None:
+            self.editing = None
+            self.refresh_bindings()
         self._turn_starts = [t.start for t in self.turns]
         self.marks = marks
         self._width = 0
@@ -482,6 +502,99 @@ class TranscriptView(ScrollView, can_focus=True):
         self._anchor = None
         self._changed()
 
+    # -- editing the span of a coding -------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter (move the coding here) is only there while a span is edited."""
+        if action == "edit_done":
+            return self.editing is not None
+        return True
+
+    def start_edit(self, start: int, end: int) -> None:
+        """Select a coding's span for editing; Enter ends it with the selection, Esc cancels."""
+        self.editing = (start, end)
+        self.select_span(start, end, kind="edit")
+        self.refresh_bindings()
+
+    def action_edit_done(self) -> None:
+        """Store the selection as the edited coding's span (Enter)."""
+        from textual.actions import SkipAction
+
+        if self.editing is None:
+            raise SkipAction()
+        span = self.selection
+        self.editing = None
+        if self.selection_kind == "edit":
+            self.selection_kind = "span"
+        self.refresh_bindings()
+        self.post_message(self.EditFinished(self, span))
+
+    def _edit_words(self, turn_index: int) -> list[tuple[int, int]]:
+        return self._words(self.turns[turn_index]) if 0 <= turn_index < len(self.turns) else []
+
+    def _edge_word(self, edge: str, step: int) -> None:
+        """Move one edge of the edited span by a word (growing or shrinking the span)."""
+        if self.selection is None:
+            return
+        start, end = self.selection
+        if edge == "end":
+            index = self.turn_of(max(end - 1, start))
+            if step > 0:
+                nxt = [w for w in self._edit_words(index) if w[1] > end]
+                while not nxt and index + 1 < len(self.turns):
+                    index += 1
+                    nxt = self._edit_words(index)
+                if nxt:
+                    end = nxt[0][1]
+            else:
+                inside = [w for w in self._words_between(start, end) if w[1] < end]
+                if inside:
+                    end = inside[-1][1]
+        else:
+            index = self.turn_of(start)
+            if step < 0:
+                before = [w for w in self._edit_words(index) if w[0] < start]
+                while not before and index > 0:
+                    index -= 1
+                    before = self._edit_words(index)
+                if before:
+                    start = before[-1][0]
+            else:
+                inside = [w for w in self._words_between(start, end) if w[0] > start]
+                if inside:
+                    start = inside[0][0]
+        self.selection = (start, end)
+        self.cursor = self.turn_of(start if edge == "start" else max(end - 1, start))
+        self._changed()
+
+    def _words_between(self, start: int, end: int) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        for i in self._turns_overlapping(start, end):
+            out += [w for w in self._edit_words(i) if w[0] < end and w[1] > start]
+        return out
+
+    def _edge_sentence(self, step: int) -> None:
+        """Move the end of the edited span to the end of the next or previous sentence."""
+        if self.selection is None:
+            return
+        start, end = self.selection
+        index = self.turn_of(max(end - 1, start))
+        if step > 0:
+            ends = [e for _s, e in self._sentence_spans(self.turns[index]) if e > end]
+            while not ends and index + 1 < len(self.turns):
+                index += 1
+                ends = [e for _s, e in self._sentence_spans(self.turns[index])]
+            if ends:
+                end = ends[0]
+        else:
+            ends = [e for i in self._turns_overlapping(start, end)
+                    for _s, e in self._sentence_spans(self.turns[i]) if start < e < end]
+            if ends:
+                end = ends[-1]
+        self.selection = (start, end)
+        self.cursor = self.turn_of(max(end - 1, start))
+        self._changed()
+
     def action_turn(self, step: int) -> None:
         """Move the turn cursor."""
         self.go_to_turn(self.cursor + step)
@@ -503,9 +616,19 @@ class TranscriptView(ScrollView, can_focus=True):
         self.go_to_turn(len(self.turns) - 1 if end else 0)
 
     def action_whole_turn(self) -> None:
-        """Select the whole cursor turn again (no-op, letting Escape through, if it is)."""
+        """Select the whole cursor turn again (no-op, letting Escape through, if it is).
+
+        While a coding's span is edited, Escape cancels the edit instead.
+        """
         from textual.actions import SkipAction
 
+        if self.editing is not None:
+            start, end = self.editing
+            self.editing = None
+            self.refresh_bindings()
+            self.select_span(start, end)
+            self.post_message(self.EditFinished(self, None))
+            return
         if self.selection_kind == "turn":
             raise SkipAction()
         self._select_turn()
@@ -518,7 +641,10 @@ class TranscriptView(ScrollView, can_focus=True):
                                                              turn.end)]
 
     def action_word(self, step: int) -> None:
-        """Select the next or previous single word of the turn."""
+        """Select the next or previous single word of the turn (editing: move the end)."""
+        if self.editing is not None:
+            self._edge_word("end", step)
+            return
         turn = self.cursor_turn
         if turn is None:
             return
@@ -541,7 +667,10 @@ class TranscriptView(ScrollView, can_focus=True):
         self._changed()
 
     def action_extend(self, step: int) -> None:
-        """Grow (or shrink) a word selection by one word at its end."""
+        """Grow (or shrink) a word selection by one word at its end (editing: move the start)."""
+        if self.editing is not None:
+            self._edge_word("start", step)
+            return
         turn = self.cursor_turn
         if turn is None:
             return
@@ -585,7 +714,10 @@ class TranscriptView(ScrollView, can_focus=True):
         return out
 
     def action_sentence(self, step: int) -> None:
-        """Select the next or previous sentence, going on into the next or previous turn."""
+        """Select the next or previous sentence, going into the next turn (editing: the end)."""
+        if self.editing is not None:
+            self._edge_sentence(step)
+            return
         turn = self.cursor_turn
         if turn is None:
             return
