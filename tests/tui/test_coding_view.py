@@ -79,7 +79,7 @@ def test_selections_blind_mode_uncoded_turns_and_memos(small_project: Path,
         store.close()
 
 
-def test_a_long_transcript_opens_and_scrolls_quickly(project_path: Path, tmp_path: Path,
+def test_a_long_transcript_opens_and_scrolls(project_path: Path, tmp_path: Path,
                                                      app_for: AppFor) -> None:
     sentence = ("Vi sitter i samme gang, og det betyr utrolig mye for samarbeidet med "
                 "veilederne. ")
@@ -99,19 +99,13 @@ def test_a_long_transcript_opens_and_scrolls_quickly(project_path: Path, tmp_pat
     async def journey() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app, pilot)
-            started = time.perf_counter()
-            app.open_document("JS9")
+            app.open_document("JS9")  # how fast: benchmarks/run.py tui (docs/benchmarks.md)
             await pilot.pause()
-            opened = time.perf_counter() - started
             screen = app.screen
             assert isinstance(screen, CodingScreen)
-            started = time.perf_counter()
             await pilot.press(*["pagedown"] * 20)
-            paged = time.perf_counter() - started
             assert screen.view.cursor > 20
             assert screen.view.scroll_offset.y > 100
-            assert opened < 2.0, opened
-            assert paged < 6.0, paged  # Pilot itself waits between keys
 
     run(journey())
 

@@ -136,6 +136,43 @@ def test_accept_and_reject_suggestions(demo_project: Path, app_for: AppFor) -> N
     run(journey())
 
 
+def test_a_long_result_lists_a_page_at_a_time(demo_project: Path, app_for: AppFor,
+                                              monkeypatch: Any) -> None:
+    from textual.widgets import OptionList
+
+    from qcode.tui.screens import query as query_screen
+
+    monkeypatch.setattr(query_screen, "HITS_PAGE", 10)
+    app = app_for(demo_project, coder="coder-a", screen="query")
+
+    async def journey() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            app.screen.query_one("#query-input", Input).value = "samarbeid"
+            await pilot.press("enter")
+            await settle(app, pilot)
+            screen = app.screen
+            total = len(screen.result.hits)  # type: ignore[attr-defined]
+            assert total > 20
+            listed = screen.query_one("#hits", OptionList)
+            assert listed.option_count == 11  # ten hits and "… more hits"
+            more = listed.get_option_at_index(10)
+            assert more.id == "more" and f"{total - 10:,} more hits" in str(more.prompt)
+            listed.focus()
+            listed.highlighted = 10
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert listed.option_count == 21 and listed.highlighted == 10
+            third = screen.result.hits[12]  # type: ignore[attr-defined]
+            listed.highlighted = 12
+            await pilot.press("enter")  # a hit of the second page opens where it is
+            await settle(app, pilot)
+            assert isinstance(app.screen, CodingScreen)
+            assert app.current_document == third.document
+
+    run(journey())
+
+
 def test_run_a_query_store_it_as_a_report_and_export_it(
         demo_project: Path, app_for: AppFor, files_root: Path) -> None:
     app = app_for(demo_project, coder="coder-a", screen="query")

@@ -43,16 +43,13 @@ def test_layout_wraps_words_and_keeps_offsets() -> None:
     assert [line.turn for line in firsts] == [0, 1]
 
 
-def test_layout_of_a_long_transcript_is_fast() -> None:
-    import time
-
+def test_layout_of_a_long_transcript() -> None:
+    """Lays out 500 turns (its speed is measured by the TUI benchmark, not here)."""
     words = ("Vi sitter i samme gang og snakker sammen hver dag om brukerne. " * 2000)
     text = words.strip()
     step = len(text) // 500
     turns = [_turn(i + 1, i * step, (i + 1) * step - 1) for i in range(500)]
-    started = time.perf_counter()
     lines = layout(text, turns, 80)
-    assert time.perf_counter() - started < 1.0
     assert len(lines) > 2000
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -23,6 +23,9 @@ from qcode.tui.data import saved_queries
 from qcode.tui.messages import QueryFinished
 from qcode.tui.screens.base import QScreen
 from qcode.tui.screens.modals import ChoiceModal, ConfirmModal, FilePickerModal, InputModal
+
+#: Hits listed at once; a last line lists the next page.
+HITS_PAGE = 500
 
 UNITS = (("excerpt", "excerpts"), ("turn", "turns"), ("document", "documents"))
 EXPORT_FORMATS = (
@@ -96,7 +99,8 @@ class QueryScreen(QScreen):
         self.last_query = ""
         self.report_id: int | None = None
         self.mode = "hits"  # hits, diff (a re-run report) or table (frequencies, matrix)
-        self.shown_hits: list[Any] = []
+        self.shown_hits: Sequence[Any] = []
+        self._listed = 0
         self.diff_signs: list[str] = []
         self.table_title = ""
 
@@ -230,7 +234,7 @@ class QueryScreen(QScreen):
         if self.mode != "hits":
             return
         self.result = result = event.result
-        self._list_hits(list(result.hits))
+        self._list_hits(result.hits)
         line = Text()
         line.append(f"{len(result.hits)} hits ({result.unit})", "bold")
         if result.coverage:
@@ -241,14 +245,19 @@ class QueryScreen(QScreen):
         coverage.update(line)
         self._detail()
 
-    def _list_hits(self, found: list[Any], signs: list[str] | None = None) -> None:
-        """Show hits in the list; ``signs`` marks each as added (+) or removed (-)."""
+    def _list_hits(self, found: Sequence[Any], signs: list[str] | None = None,
+                   shown: int | None = None) -> None:
+        """Show the first ``shown`` hits in the list (a last line offers the next page);
+        ``signs`` marks each as added (+) or removed (-). A query's hits are built as
+        they are read, so a result of twelve thousand lists its first page at once."""
         self.shown_hits = found
         self.diff_signs = signs or []
+        self._listed = shown = min(HITS_PAGE if shown is None else shown, len(found))
         hits = self.query_one("#hits", OptionList)
         marks = self.qapp.marks()
         options = []
-        for i, hit in enumerate(found):
+        for i in range(shown):
+            hit = found[i]
             label = Text()
             if signs:
                 added = signs[i] == "+"
@@ -270,9 +279,15 @@ class QueryScreen(QScreen):
                 label.append(f"\n  «{text[:150]}{'…' if len(text) > 150 else ''}»",
                              "strike" if signs and signs[i] != "+" else "")
             options.append(Option(label, id=str(i)))
+        if shown < len(found):
+            rest = len(found) - shown
+            options.append(Option(Text(f"… {rest:,} more hits: Enter lists the next "
+                                       f"{min(rest, HITS_PAGE):,} (or export the result)",
+                                       "italic"), id="more"))
+        keep = hits.highlighted if shown > HITS_PAGE else 0
         hits.set_options(options)
         if options:
-            hits.highlighted = 0
+            hits.highlighted = min(keep or 0, len(options) - 1)
 
     @on(OptionList.OptionHighlighted, "#hits")
     def _highlighted(self) -> None:
@@ -280,7 +295,8 @@ class QueryScreen(QScreen):
 
     def _hit(self) -> Any:
         option = self.query_one("#hits", OptionList).highlighted_option
-        if option is None or option.id is None or int(option.id) >= len(self.shown_hits):
+        if option is None or option.id is None or not option.id.isdigit() \
+                or int(option.id) >= len(self.shown_hits):
             return None
         return self.shown_hits[int(option.id)]
 
@@ -307,7 +323,11 @@ class QueryScreen(QScreen):
         detail.update(out)
 
     @on(OptionList.OptionSelected, "#hits")
-    def _hit_selected(self) -> None:
+    def _hit_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id == "more":
+            self._list_hits(self.shown_hits, self.diff_signs or None,
+                            self._listed + HITS_PAGE)
+            return
         self.action_open_hit()
 
     def action_open_hit(self) -> None:
