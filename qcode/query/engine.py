@@ -1011,8 +1011,11 @@ def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
 
     corpus.load_texts(key[0] for key in groups)  # hits are built later, maybe store closed
     rank = corpus.document_rank()
-    if unit == "excerpt":  # the key is (document, start, end)
-        ordered = sorted(groups, key=lambda k: (rank[k[0]], k[1], k[2]))
+    if unit == "excerpt":  # keys are (document, start, end): documents in order, then keys
+        per_doc: dict[int, list[Any]] = defaultdict(list)
+        for key in groups:
+            per_doc[key[0]].append(key)
+        ordered = [k for d in sorted(per_doc, key=rank.__getitem__) for k in sorted(per_doc[d])]
     else:
         ordered = sorted(groups, key=lambda k: (rank[k[0]], *bounds(k)))
 
