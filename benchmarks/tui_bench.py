@@ -124,10 +124,21 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     open_op = Op(f"open the {words:,}-word transcript ({turns} turns)")
     apply_op = Op("apply a code (key 1 on a turn)")
     idle_op = Op("Pilot overhead: an unbound key (F12) until idle")
+    query_op = Op("query screen: run `prestisje` and list its first page (worker)")
+    stalls: list[float] = []  # how late a 5 ms timer on the UI's event loop fires
+
+    async def watch(stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            t0 = loop.time()
+            await asyncio.sleep(0.005)
+            stalls.append(loop.time() - t0 - 0.005)
 
     async def journey() -> None:
         async with app.run_test(size=SIZE) as pilot:
             await _settle(app, pilot)
+            stop = asyncio.Event()
+            watcher = asyncio.create_task(watch(stop))
             for _ in range(repeat + 1):  # the first is a warm-up
                 app.open_document(short)
                 await _settle(app, pilot)
@@ -151,6 +162,16 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
                     await pilot.press("f12")
                     await _settle(app, pilot)
             del idle_op.seconds[0], idle_op.cpu[0]
+            for _ in range(repeat + 1):
+                with measured(query_op):
+                    await app.on_screen("query", lambda q: q.run_query("prestisje"))
+                    while str(app.screen.query_one("#coverage").render()).startswith(
+                            "running"):
+                        await asyncio.sleep(0.01)
+                    await _settle(app, pilot)
+            del query_op.seconds[0], query_op.cpu[0]
+            stop.set()
+            await watcher
 
     asyncio.run(journey())
     store = services.open_project(Path(project))
@@ -161,9 +182,14 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     shutil.rmtree(tmp, ignore_errors=True)
     if applied != repeat + 1:
         raise RuntimeError(f"expected {repeat + 1} new codings, found {applied}")
+    stalls.sort()
+    stall = Op("longest event-loop stall during the journey (open, apply, keys, query)",
+               seconds=[stalls[-1]], cpu=[stalls[-1]],
+               extra={"p99_ms": round(1000 * pct(stalls, 99), 1), "ticks": len(stalls),
+                      "over_100ms": sum(1 for x in stalls if x > 0.1)})
     ops = [first.as_dict(), settled.as_dict(), wall.as_dict(), open_op.as_dict(),
-           apply_op.as_dict(), idle_op.as_dict()]
-    for o in ops[3:]:
+           apply_op.as_dict(), idle_op.as_dict(), query_op.as_dict(), stall.as_dict()]
+    for o in ops[3:7]:
         o["p95_s"] = pct(o["seconds"], 95)
     return {"project": manifest["project"], "document": long_name, "words": words, "ops": ops}
 
