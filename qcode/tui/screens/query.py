@@ -25,7 +25,7 @@ from qcode.tui.screens.base import QScreen
 from qcode.tui.screens.modals import ChoiceModal, ConfirmModal, FilePickerModal, InputModal
 
 #: Hits listed at once; a last line lists the next page.
-HITS_PAGE = 500
+HITS_PAGE = 200
 
 UNITS = (("excerpt", "excerpts"), ("turn", "turns"), ("document", "documents"))
 EXPORT_FORMATS = (
