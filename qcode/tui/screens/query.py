@@ -209,6 +209,7 @@ class QueryScreen(QScreen):
         store = services.open_project(path)
         try:
             result = services.run_query(store, text, unit=unit, context=1)
+            result.hits[:HITS_PAGE]  # the first page is built here, not on the UI thread
         except QcodeError as exc:
             if not worker.is_cancelled:
                 self.post_message(QueryFinished(text, error=exc))
