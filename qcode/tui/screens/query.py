@@ -19,13 +19,14 @@ from textual.worker import get_current_worker
 
 from qcode import services
 from qcode.errors import QcodeError, QueryError
+from qcode.tui.app import settle_memory
 from qcode.tui.data import saved_queries
 from qcode.tui.messages import QueryFinished
 from qcode.tui.screens.base import QScreen
 from qcode.tui.screens.modals import ChoiceModal, ConfirmModal, FilePickerModal, InputModal
 
 #: Hits listed at once; a last line lists the next page.
-HITS_PAGE = 200
+HITS_PAGE = 50
 
 UNITS = (("excerpt", "excerpts"), ("turn", "turns"), ("document", "documents"))
 EXPORT_FORMATS = (
@@ -235,6 +236,7 @@ class QueryScreen(QScreen):
         if self.mode != "hits":
             return
         self.result = result = event.result
+        settle_memory()  # the corpus the query loaded stays: keep it out of the collector's way
         self._list_hits(result.hits)
         line = Text()
         line.append(f"{len(result.hits)} hits ({result.unit})", "bold")
