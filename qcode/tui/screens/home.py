@@ -308,9 +308,13 @@ class HomeScreen(QScreen):
     def _stats(self, event: ProgressStats) -> None:
         self.progress = event.stats
         table = self.query_one("#docs", DataTable)
-        for name in self.progress:
-            if name in table.rows:
-                table.update_cell(name, "coded", self._progress_cell(name), update_width=True)
+        cells = {name: self._progress_cell(name) for name in self.progress
+                 if name in table.rows}
+        # the column fits its widest new cell; letting every update resize it would
+        # measure the whole column once per document (seconds on a large project)
+        widest = max(cells, key=lambda n: len(cells[n]), default=None)
+        for name, cell in cells.items():
+            table.update_cell(name, "coded", cell, update_width=name == widest)
         self._show_details()
 
     @on(LeakCount)
