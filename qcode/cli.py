@@ -1007,6 +1007,37 @@ def code_remove(codings: tuple[str, ...], project: Path | None, coder: str | Non
     click.echo(f"removed {n} codings (qcode undo brings them back)")
 
 
+@code_group.command("edit")
+@click.argument("coding")
+@click.option("--start", type=int, help="New start offset (code points).")
+@click.option("--end", type=int, help="New end offset (exclusive).")
+@click.option("--code", "code_ref", help="New code (id or path).")
+@click.option("--json", "as_json", is_flag=True, help="Print the coding as JSON.")
+@project_option
+@coder_option
+def code_edit(coding: str, start: int | None, end: int | None, code_ref: str | None,
+              as_json: bool, project: Path | None, coder: str | None) -> None:
+    """Move a coding to another span and/or give it another code (one undoable step).
+
+    The coding keeps its id, coder and memos. Example: qcode code edit 12 --end 480
+    --code samarbeid/relasjoner
+    """
+    from qcode import services
+    from qcode.errors import InputError
+
+    if start is None and end is None and code_ref is None:
+        raise InputError("nothing to change", "give --start, --end and/or --code")
+    with opened(project) as store:
+        changed = services.edit_coding(store, coding, start=start, end=end, code=code_ref,
+                                       actor=coder)
+    if as_json:
+        click.echo(json.dumps(_coding_json(changed), ensure_ascii=False))
+    else:
+        click.echo(f"coding {changed.id}: {changed.code_id} in {changed.document} "
+                   f"{changed.start}-{changed.end} «{_excerpt(changed.text)}» "
+                   "(qcode undo reverts it)")
+
+
 @code_group.command("list")
 @click.option("--document", help="Only this document.")
 @click.option("--code", "code_ref", help="Only this code and its sub-codes.")
@@ -2068,7 +2099,8 @@ def review_list(coders: str, code_ref: str, unit: str, show_all: bool, project: 
 
 
 @review.command("resolve")
-@click.option("--coders", required=True, help="Coder ids, comma-separated (A first, then B).")
+@click.option("--coders", required=True,
+              help="Coder ids, comma-separated (two: A first, then B; or more).")
 @click.option("--code", "code_ref", required=True, help="The code reviewed.")
 @click.option("--unit", type=click.Choice(["turn", "sentence", "paragraph", "document"]),
               default="turn", show_default=True, help="The unit of agreement.")
@@ -2076,16 +2108,25 @@ def review_list(coders: str, code_ref: str, unit: str, show_all: bool, project: 
 @click.option("--start", type=int, required=True, help="The unit's start offset.")
 @click.option("--end", type=int, required=True, help="The unit's end offset.")
 @click.option("--decision", type=click.Choice(["a", "b", "both", "neither", "discuss"]),
-              required=True, help="Keep coder A's, B's, both, neither, or discuss later.")
+              help="Keep coder A's, B's, both, neither, or discuss later (two coders).")
+@click.option("--keep", help="Or: keep the codings of these coders (comma-separated; any "
+              "number of the compared coders, 'none' for none).")
 @click.option("--note", default="", help="A note on the decision (for discuss, the question).")
 @project_option
 @coder_option
 def review_resolve(coders: str, code_ref: str, unit: str, document: str, start: int, end: int,
-                   decision: str, note: str, project: Path | None, coder: str | None) -> None:
-    """Resolve one disagreement; the result is written as the 'consensus' coder's codings."""
-    from qcode import services
-    from qcode.errors import NotFound
+                   decision: str | None, keep: str | None, note: str, project: Path | None,
+                   coder: str | None) -> None:
+    """Resolve one disagreement; the result is written as the 'consensus' coder's codings.
 
+    With two coders use --decision; with any number, --keep names whose codings stay.
+    """
+    from qcode import services
+    from qcode.errors import InputError, NotFound
+
+    if (decision is None) == (keep is None):
+        raise InputError("give either --decision or --keep",
+                         "e.g. --decision both, or --keep coder-a,coder-c")
     names = _split(coders) or []
     with opened(project) as store:
         items = services.disagreements(store, names, code_ref, unit)
@@ -2094,9 +2135,17 @@ def review_resolve(coders: str, code_ref: str, unit: str, document: str, start: 
         if not match:
             raise NotFound(f"no disagreement on {code_ref} at {document} {start}-{end}",
                            "list them with 'qcode review list'")
-        n = services.resolve_disagreement(store, match[0], decision, note, coders=names,
-                                          actor=coder)
-    click.echo(f"decided {decision}: {n} consensus codings written")
+        if keep is not None:
+            kept = [] if keep.strip().lower() == "none" else (_split(keep) or [])
+            n = services.resolve_by_keeping(store, match[0], kept, note, coders=names,
+                                            actor=coder)
+            decided = f"keep {', '.join(kept) or 'none'}"
+        else:
+            assert decision is not None
+            n = services.resolve_disagreement(store, match[0], decision, note, coders=names,
+                                              actor=coder)
+            decided = decision
+    click.echo(f"decided {decided}: {n} consensus codings written")
 
 
 # -- team work ---------------------------------------------------------------------------

@@ -72,3 +72,24 @@ def test_review_list_and_resolve(project: str) -> None:
                   "--document", "V1", "--start", "0", "--end", "1", "--decision", "a",
                   "-p", project)
     assert missing.exit_code == 1 and "no disagreement" in missing.stderr
+
+
+def test_review_resolve_by_keeping_with_three_coders(project: str) -> None:
+    assert run("code", "apply", "V1", "frustrasjon", "--turn", "2", "--coder", "coder-c",
+               "-p", project).exit_code == 0
+    listed = json.loads(run("review", "list", "--coders", "coder-a,coder-b,coder-c", "--code",
+                            "frustrasjon", "--json", "-p", project).stdout)
+    assert len(listed) == 1
+    item = listed[0]
+    where = ["--coders", "coder-a,coder-b,coder-c", "--code", "frustrasjon", "--document", "V1",
+             "--start", str(item["start"]), "--end", str(item["end"]), "-p", project]
+    both = run("review", "resolve", *where, "--decision", "a", "--keep", "coder-a")
+    assert both.exit_code == 1 and "either --decision or --keep" in both.stderr
+    neither = run("review", "resolve", *where)
+    assert neither.exit_code == 1 and "either --decision or --keep" in neither.stderr
+    kept = run("review", "resolve", *where, "--keep", "coder-a,coder-c")
+    assert kept.exit_code == 0, kept.output
+    assert "decided keep coder-a, coder-c" in kept.stdout
+    consensus = json.loads(run("code", "list", "--coder", "consensus", "--json", "-p",
+                               project).stdout)
+    assert [(c["document"], c["code"]) for c in consensus] == [("V1", "frustrasjon")]

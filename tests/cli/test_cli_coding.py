@@ -157,3 +157,22 @@ def test_config_coder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run("config", "coder", "kari").exit_code == 0
     assert run("config", "coder").stdout.strip() == "kari"
     assert run("config", "coder", "Kari K").exit_code == 1
+
+
+def test_edit_a_codings_span_and_code_then_undo(project: str) -> None:
+    applied = json.loads(run("code", "apply", "JS1", "relasjoner", "--quote",
+                             "«vi-følelsen» er sterk", "-p", project, "--json").stdout)[0]
+    ref = str(applied["id"])
+    nothing = run("code", "edit", ref, "-p", project)
+    assert nothing.exit_code == 1 and "nothing to change" in nothing.stderr
+    edited = run("code", "edit", ref, "--end", str(applied["end"] - len(" er sterk")),
+                 "--code", "vi-folelse", "--json", "-p", project)
+    assert edited.exit_code == 0, edited.output
+    coding = json.loads(edited.stdout)
+    assert (coding["id"], coding["text"], coding["code"]) == (
+        applied["id"], "«vi-følelsen»", "vi-folelse")
+    outside = run("code", "edit", ref, "--end", "999999", "-p", project)
+    assert outside.exit_code == 1 and "\n" not in outside.stderr.strip()
+    assert run("undo", "-p", project).exit_code == 0
+    back = json.loads(run("code", "list", "--json", "-p", project).stdout)
+    assert [(c["text"], c["code"]) for c in back] == [("«vi-følelsen» er sterk", "relasjoner")]
