@@ -12,7 +12,7 @@ import re
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from qcode.errors import InputError
 from qcode.models import INTERVIEWER_ROLE
@@ -98,42 +98,63 @@ def _words_between(corpus: Corpus, doc: int, s: int, e: int) -> int:
     return count
 
 
-def _words_in_union(corpus: Corpus, codings: Sequence[CodingRow]) -> int:
-    by_doc: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for k in codings:
-        by_doc[k.doc].append((k.start, k.end))
-    total = 0
-    for doc, spans in by_doc.items():
-        spans.sort()
-        merged: list[list[int]] = []
-        for s, e in spans:
-            if merged and s <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], e)
-            else:
-                merged.append([s, e])
-        total += sum(_words_between(corpus, doc, s, e) for s, e in merged)
-    return total
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping stretches covering the same text as ``spans``."""
+    spans.sort()
+    merged: list[list[int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged]
+
+
+@dataclass
+class _Own:
+    """What one code's own codings (not its descendants') cover."""
+
+    codings: int = 0
+    documents: set[int] = field(default_factory=set)
+    speakers: set[str] = field(default_factory=set)
+    text: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # merged, per doc
 
 
 def frequency_table(store: Store, *, coders: Sequence[str] | None = None,
                     include_interviewer: bool = False,
                     corpus: Corpus | None = None) -> list[FrequencyRow]:
-    """Codings, documents, informants and words coded per code, in codebook order."""
+    """Codings, documents, informants and words coded per code, in codebook order.
+
+    Each code's own codings are summed up once; a row rolls up its family's sums
+    (unions of documents, informants and of the stretches of text coded).
+    """
     corpus = corpus or corpus_for(store)
-    codings = _kept(corpus, corpus.codings, coders, include_interviewer)
-    by_code: dict[str, list[CodingRow]] = defaultdict(list)
-    for k in codings:
-        by_code[k.code].append(k)
+    own: dict[str, _Own] = defaultdict(_Own)
+    spans: dict[str, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    for k in _kept(corpus, corpus.codings, coders, include_interviewer):
+        mine = own[k.code]
+        mine.codings += 1
+        mine.documents.add(k.doc)
+        mine.speakers.update(_speakers(corpus, k))
+        spans[k.code][k.doc].append((k.start, k.end))
+    for cid, by_doc in spans.items():
+        own[cid].text = {doc: _merged(found) for doc, found in by_doc.items()}
     rows = []
     for code in store.codes():
-        members = [k for c in (code.id, *corpus.descendants(code.id)) for k in by_code.get(c, [])]
-        speakers: set[str] = set()
-        for k in members:
-            speakers.update(_speakers(corpus, k))
-        rows.append(FrequencyRow(code.id, code.path, code.name, code.depth, len(members),
-                                 len({k.doc for k in members}), len(speakers),
-                                 _words_in_union(corpus, members), len(by_code.get(code.id,
-                                                                                   []))))
+        family = [own[c] for c in (code.id, *corpus.descendants(code.id)) if c in own]
+        documents: set[int] = set().union(*(o.documents for o in family))
+        speakers: set[str] = set().union(*(o.speakers for o in family))
+        text: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for o in family:
+            for doc, stretches in o.text.items():
+                text[doc].extend(stretches)
+        words = sum(_words_between(corpus, doc, s, e)
+                    for doc, found in text.items()
+                    for s, e in (found if len(family) == 1 else _merged(found)))
+        rows.append(FrequencyRow(code.id, code.path, code.name, code.depth,
+                                 sum(o.codings for o in family), len(documents),
+                                 len(speakers), words,
+                                 own[code.id].codings if code.id in own else 0))
     return rows
 
 
