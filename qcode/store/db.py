@@ -218,6 +218,39 @@ def open_database(path: Path, *, create: bool = False) -> sqlite_utils.Database:
     return sqlite_utils.Database(connect_project(path, create=create))
 
 
+def _check_and_switch_to_wal(conn: sqlite3.Connection, path: Path, *, create: bool,
+                             app_id: int) -> None:
+    """``PRAGMA quick_check``, the switch to WAL and the application id, tried again
+    while another program holds the file (SQLite answers the switch to WAL with
+    "database is locked" at once, without waiting, while a second program opens or
+    migrates an old project), for up to the busy timeout."""
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if not create:
+                row = conn.execute("PRAGMA quick_check").fetchone()
+                if row is None or row[0] != "ok":
+                    detail = row[0] if row else "no answer"
+                    raise ProjectCorrupt(
+                        f"{path}: integrity check failed: {detail}",
+                        f"copy the newest backup from {backup_dir(path)} in its place",
+                    )
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal" and not create:
+                raise ProjectError(f"{path}: cannot switch to WAL mode",
+                                   "is the folder read-only?")
+            if app_id != APPLICATION_ID:  # a new or empty database becomes a qcode project
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def connect_project(path: Path, *, create: bool = False) -> sqlite3.Connection:
     """Open (or with ``create`` make) a project file, check it and migrate it.
 
@@ -265,19 +298,7 @@ def connect_project(path: Path, *, create: bool = False) -> sqlite3.Connection:
             "open a .qcode file made by 'qcode init'",
         )
     try:
-        if not create:
-            row = conn.execute("PRAGMA quick_check").fetchone()
-            if row is None or row[0] != "ok":
-                detail = row[0] if row else "no answer"
-                raise ProjectCorrupt(
-                    f"{path}: integrity check failed: {detail}",
-                    f"copy the newest backup from {backup_dir(path)} in its place",
-                )
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal" and not create:
-            raise ProjectError(f"{path}: cannot switch to WAL mode", "is the folder read-only?")
-        if app_id != APPLICATION_ID:  # a new or empty database becomes a qcode project
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        _check_and_switch_to_wal(conn, path, create=create, app_id=app_id)
     except sqlite3.OperationalError as exc:
         conn.close()
         raise ProjectError(f"{path}: cannot be opened: {exc}", "check file permissions") from exc
