@@ -510,18 +510,23 @@ def _facts(conn: sqlite3.Connection, path: Path) -> ProjectFacts:
     )
 
 
-def read_facts(path: Path) -> ProjectFacts:
-    """Facts of a project file or backup, opened read-only (no integrity check)."""
-    path = Path(path)
+def _open_read_only(path: Path, hint: str) -> sqlite3.Connection:
+    """A read-only connection to an SQLite file (a project or a backup), or a one-line
+    ProjectError; ``hint`` is what to check when the file cannot be opened at all."""
     try:
         if not _looks_like_sqlite(path):
             raise ProjectError(f"{path}: not an SQLite database", "not a qcode backup")
-        conn = sqlite3.connect(_ro_uri(path), uri=True)
+        return sqlite3.connect(_ro_uri(path), uri=True)
     except OSError as exc:
-        raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})",
-                           "check the file's permissions") from exc
+        raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})", hint) from exc
     except sqlite3.Error as exc:
         raise ProjectError(f"{path}: cannot be read ({exc})", "not a qcode backup") from exc
+
+
+def read_facts(path: Path) -> ProjectFacts:
+    """Facts of a project file or backup, opened read-only (no integrity check)."""
+    path = Path(path)
+    conn = _open_read_only(path, "check the file's permissions")
     try:
         return _facts(conn, path)
     except sqlite3.DatabaseError as exc:
@@ -536,13 +541,7 @@ def copy_database(source: Path, dest: Path, shown: Path | None = None) -> None:
     Write failures name ``shown`` (the project the copy is for) if given.
     """
     source, dest = Path(source), Path(dest)
-    try:
-        if not _looks_like_sqlite(source):
-            raise ProjectError(f"{source}: not an SQLite database", "not a qcode backup")
-        src = sqlite3.connect(_ro_uri(source), uri=True)
-    except OSError as exc:
-        raise ProjectError(f"{source}: cannot be read ({exc.strerror or exc})",
-                           "check the path and the file's permissions") from exc
+    src = _open_read_only(source, "check the path and the file's permissions")
     try:
         dest.touch(mode=0o600, exist_ok=False)
         target = sqlite3.connect(str(dest))

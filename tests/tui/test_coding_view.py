@@ -20,11 +20,16 @@ from tests.tui.conftest import run, settle
 AppFor = Callable[..., QcodeApp]
 
 
-def test_selections_blind_mode_uncoded_turns_and_memos(small_project: Path,
-                                                         app_for: AppFor) -> None:
-    store = services.open_project(small_project)
+def _coded_by_another(project: Path) -> None:
+    """Another coder ("other") codes turn 3 of JS1 as vi-folelse."""
+    store = services.open_project(project)
     services.apply_coding(store, services.SpanRequest("JS1", "vi-folelse", turn=3), "other")
     store.close()
+
+
+def test_selections_blind_mode_uncoded_turns_and_memos(small_project: Path,
+                                                         app_for: AppFor) -> None:
+    _coded_by_another(small_project)
     app = app_for(small_project, coder="kh", document="JS1")
 
     async def journey() -> None:
@@ -220,9 +225,7 @@ def test_edit_the_span_of_a_coding_and_recode_it_with_undo(small_project: Path,
 
 
 def test_only_your_own_codings_can_be_edited(small_project: Path, app_for: AppFor) -> None:
-    store = services.open_project(small_project)
-    services.apply_coding(store, services.SpanRequest("JS1", "vi-folelse", turn=3), "other")
-    store.close()
+    _coded_by_another(small_project)
     app = app_for(small_project, coder="kh", document="JS1")
 
     async def journey() -> None:
