@@ -1,8 +1,10 @@
 """Package a trained pipeline as qcode's ``nb_qcode_sm`` (into the qcode package data).
 
 Takes ``model-last`` of ``train.py --stage 2`` (``build/nlp/training-anneal``: tok2vec,
-morphologizer, parser), replaces its entity recogniser with ``model-best`` of
-``train.py --stage ner`` (``build/nlp/training-ner``; ``--ner none`` keeps its own), appends
+morphologizer, parser) or an already packaged ``nb_qcode_sm``, replaces its entity
+recogniser with ``model-best`` of ``train.py --stage ner`` (``build/nlp/training-ner``;
+``--ner none`` keeps its own) and, with ``--morph DIR``, its morphologizer with ``model-best``
+of ``train.py --stage morph``, appends
 the lookup lemmatizer ``qcode_lemmatizer`` right after the morphologizer (so it can use the
 predicted UPOS), strips training-only settings (corpus paths), prunes
 the string store to what the pipeline needs, writes meta (name ``nb_qcode_sm``, version,
@@ -16,7 +18,7 @@ scored with ``qcode.nlp.evaluate.evaluate`` and the figures go into ``meta.json`
 Usage::
 
     uv run python scripts/nlp/package_model.py [--model build/nlp/training-anneal/model-last]
-        [--ner build/nlp/training-ner/model-best] [--out qcode/nlp/models/nb_qcode_sm]
+        [--ner build/nlp/training-ner/model-best] [--morph DIR] [--out qcode/nlp/models/nb_qcode_sm]
         [--version 0.1.0] [--no-evaluate]
 """
 
@@ -83,24 +85,45 @@ def _pruned_strings(nlp: Any) -> list[str]:
         return sorted(fresh.vocab.strings)
 
 
+def _replace(nlp: Any, name: str, source: Path) -> None:
+    """Put the component ``name`` of the pipeline at ``source`` in place of nlp's own."""
+    import spacy
+
+    names = nlp.pipe_names
+    after = names[names.index(name) + 1:] if name in names else []
+    if name in names:
+        nlp.remove_pipe(name)
+    if after:
+        nlp.add_pipe(name, source=spacy.load(source), before=after[0])
+    else:
+        nlp.add_pipe(name, source=spacy.load(source))
+
+
+def _performance(model: Path | None) -> Any:
+    if model is None:
+        return None
+    return json.loads((model / "meta.json").read_text(encoding="utf-8")).get("performance", {})
+
+
 def package(model: Path, out: Path, version: str, norne: Path | None,
-            ner_model: Path | None = None) -> dict[str, Any]:
+            ner_model: Path | None = None, morph_model: Path | None = None) -> dict[str, Any]:
     import spacy
 
     from qcode.nlp.lemmatizer import FACTORY_NAME, register
 
     register()
     nlp = spacy.load(model)
+    trained = json.loads((model / "meta.json").read_text(encoding="utf-8"))
+    # Repackaging qcode's own pipeline: keep where its parts came from.
+    before = trained.get("qcode", {}) if trained.get("name") == NAME else {}
     if ner_model is not None:  # the entity recogniser trained on its own (ner.cfg)
-        ner_nlp = spacy.load(ner_model)
-        if "ner" in nlp.pipe_names:
-            nlp.remove_pipe("ner")
-        nlp.add_pipe("ner", source=ner_nlp)
+        _replace(nlp, "ner", ner_model)
+    if morph_model is not None:  # the morphologizer trained on its own (morph.cfg)
+        _replace(nlp, "morphologizer", morph_model)
     if FACTORY_NAME not in nlp.pipe_names:
         after = "morphologizer" if "morphologizer" in nlp.pipe_names else None
         nlp.add_pipe(FACTORY_NAME, after=after) if after else nlp.add_pipe(FACTORY_NAME)
     _strip_training_config(nlp.config)
-    trained = json.loads((model / "meta.json").read_text(encoding="utf-8"))
     nlp.meta.update({
         "name": NAME,
         "version": version,
@@ -117,12 +140,17 @@ def package(model: Path, out: Path, version: str, norne: Path | None,
         "sources": SOURCES,
         "requirements": [],
         "qcode": {
-            "trained_from": str(model),
-            "ner_trained_from": str(ner_model) if ner_model else None,
-            "training_performance": trained.get("performance", {}),
-            "ner_training_performance": (
-                json.loads((ner_model / "meta.json").read_text(encoding="utf-8")).get(
-                    "performance", {}) if ner_model else None),
+            "trained_from": before.get("trained_from", str(model)),
+            "training_performance": before.get("training_performance",
+                                               trained.get("performance", {})),
+            "ner_trained_from": (str(ner_model) if ner_model
+                                 else before.get("ner_trained_from")),
+            "ner_training_performance": (_performance(ner_model) if ner_model
+                                         else before.get("ner_training_performance")),
+            "morph_trained_from": (str(morph_model) if morph_model
+                                   else before.get("morph_trained_from")),
+            "morph_training_performance": (_performance(morph_model) if morph_model
+                                           else before.get("morph_training_performance")),
             "requires": "call qcode.nlp.lemmatizer.register() before spacy.load",
         },
     })
@@ -145,11 +173,15 @@ def package(model: Path, out: Path, version: str, norne: Path | None,
             s: {k: v for k, v in e.items() if k not in ("uas", "las", "words_per_second")}
             for s, e in evaluation.items()}
     strings = _pruned_strings(nlp)
+    staging = out.with_name(out.name + ".new")  # out may be the pipeline just loaded
+    if staging.exists():
+        shutil.rmtree(staging)
+    nlp.to_disk(staging)
+    (staging / "vocab" / "strings.json").write_text(
+        json.dumps(strings, ensure_ascii=False), encoding="utf-8")
     if out.exists():
         shutil.rmtree(out)
-    nlp.to_disk(out)
-    (out / "vocab" / "strings.json").write_text(
-        json.dumps(strings, ensure_ascii=False), encoding="utf-8")
+    staging.rename(out)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"wrote {out} ({size / 1e6:.1f} MB, {len(strings)} strings), "
           f"pipeline {nlp.pipe_names}")
@@ -170,6 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--ner", default=str(DEFAULT_NER),
                     help="pipeline whose ner replaces the model's (default: %(default)s; "
                          "'none' keeps the model's own)")
+    ap.add_argument("--morph", type=Path, default=None,
+                    help="pipeline whose morphologizer (with its own tok2vec) replaces the "
+                         "model's (train.py --stage morph; default: keep the model's own)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--version", default="0.1.0")
     ap.add_argument("--norne", type=Path, default=DEFAULT_NORNE,
@@ -192,7 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{ner} is not a spaCy pipeline: train it with train.py --stage ner, or "
               "pass --ner none", file=sys.stderr)
         return 2
-    package(args.model, args.out, args.version, norne, ner)
+    if args.morph is not None and not (args.morph / "config.cfg").exists():
+        print(f"{args.morph} is not a spaCy pipeline: train it with train.py --stage morph",
+              file=sys.stderr)
+        return 2
+    package(args.model, args.out, args.version, norne, ner, args.morph)
     return 0
 
 

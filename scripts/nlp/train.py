@@ -10,13 +10,15 @@ Runs ``python -m spacy train`` on ``train.spacy`` / ``dev.spacy`` written by
 3. ``--stage ner``: ``ner.cfg`` -> ``build/nlp/training-ner``; the entity recogniser alone
    (independent of stages 1 and 2), whose ``model-best`` package_model.py puts into the
    final pipeline.
+4. ``--stage morph``: ``morph.cfg`` -> ``build/nlp/training-morph``; the morphologizer alone
+   with a tok2vec of its own; package_model.py --morph DIR takes its ``model-best``.
 
 When the time limit is reached the run gets SIGINT: spaCy then stops cleanly and still
 writes ``model-last``; ``model-best`` is the best dev checkpoint so far.
 
 Usage::
 
-    uv run python scripts/nlp/train.py [--stage 1|2|ner] [--corpus build/nlp/corpus]
+    uv run python scripts/nlp/train.py [--stage 1|2|ner|morph] [--corpus build/nlp/corpus]
         [--output DIR] [--time-limit 7200] [-- --training.max_steps 1000 ...]
 
 Anything after ``--`` is passed to ``spacy train`` as config overrides.
@@ -38,8 +40,10 @@ REPO = HERE.parents[1]
 DEFAULT_CORPUS = REPO / "build" / "nlp" / "corpus"
 DEFAULT_OUTPUT = {"1": REPO / "build" / "nlp" / "training",
                   "2": REPO / "build" / "nlp" / "training-anneal",
-                  "ner": REPO / "build" / "nlp" / "training-ner"}
-CONFIG = {"1": HERE / "config.cfg", "2": HERE / "anneal.cfg", "ner": HERE / "ner.cfg"}
+                  "ner": REPO / "build" / "nlp" / "training-ner",
+                  "morph": REPO / "build" / "nlp" / "training-morph"}
+CONFIG = {"1": HERE / "config.cfg", "2": HERE / "anneal.cfg", "ner": HERE / "ner.cfg",
+          "morph": HERE / "morph.cfg"}
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -50,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cut = argv.index("--")
         argv, overrides = argv[:cut], argv[cut + 1:]
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--stage", choices=("1", "2", "ner"), default="1")
+    ap.add_argument("--stage", choices=("1", "2", "ner", "morph"), default="1")
     ap.add_argument("--config", type=Path,
                     help="default: config.cfg (stage 1), anneal.cfg (2), ner.cfg (ner)")
     ap.add_argument("--stage1", type=Path, default=DEFAULT_OUTPUT["1"],
