@@ -7,12 +7,11 @@ the ``own`` columns count the code alone.
 
 from __future__ import annotations
 
-import bisect
 import re
-from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from qcode.errors import InputError
 from qcode.models import INTERVIEWER_ROLE
@@ -48,66 +47,163 @@ class FrequencyRow:
 
 def _kept(corpus: Corpus, codings: Iterable[CodingRow], coders: Sequence[str] | None,
           include_interviewer: bool) -> list[CodingRow]:
-    out = []
-    for k in codings:
-        if coders and k.coder not in coders:
-            continue
-        turn = corpus.turn_at(k.doc, k.start)
-        if not include_interviewer and turn is not None and turn.role == INTERVIEWER_ROLE:
-            continue
-        out.append(k)
-    return out
+    skip = frozenset() if include_interviewer else corpus.interviewer_codings()
+    wanted = frozenset(coders) if coders else None
+    return [k for k in codings
+            if k.id not in skip and (wanted is None or k.coder in wanted)]
 
 
 def _speakers(corpus: Corpus, k: CodingRow) -> frozenset[str]:
-    """The informants whose turns a coding touches (worked out once per corpus)."""
+    """The informants whose turns a coding touches (worked out once per corpus; codings
+    touching the same informants share one set)."""
     known: dict[int, frozenset[str]] = corpus._lazy.setdefault("coding_speakers", {})
     found = known.get(k.id)
     if found is None:
-        found = known[k.id] = frozenset(
+        found = frozenset(
             t.speaker for t in corpus.turns_overlapping(Span(k.doc, k.start, k.end))
             if t.speaker and t.role != INTERVIEWER_ROLE)
+        shared: dict[frozenset[str], frozenset[str]] = corpus._lazy.setdefault(
+            "speaker_sets", {})
+        found = known[k.id] = shared.setdefault(found, found)
     return found
 
 
-def _word_bounds(corpus: Corpus, doc: int) -> tuple[array[int], array[int]]:
-    """Starts and ends of a document's words (``_WORD`` over the whole text), kept with the
-    corpus."""
-    cache: dict[int, tuple[array[int], array[int]]] = corpus._lazy.setdefault("words", {})
+def _word_char_table() -> Any:
+    """A boolean per code point below U+10000: does ``\\w`` match it (kept for the process)."""
+    import numpy as np
+
+    global _WORD_TABLE
+    if _WORD_TABLE is None:
+        _WORD_TABLE = np.fromiter((bool(_WORD_CHAR.match(chr(i))) for i in range(0x10000)),
+                                  dtype=bool, count=0x10000)
+    return _WORD_TABLE
+
+
+_WORD_TABLE: Any = None
+_JOINERS = [ord(c) for c in "-’'."]
+
+
+def word_bounds(text: str) -> tuple[Any, Any]:
+    """Starts and ends of ``_WORD``'s matches in ``text`` (numpy int64 arrays), worked out
+    on the code points at once: a word starts at a word character that neither follows a
+    word character nor a joining mark (``-’'.``) that follows one, and ends after a word
+    character that is neither followed by a word character nor by a joining mark and
+    a word character."""
+    import numpy as np
+
+    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    if not len(cp):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    table = _word_char_table()
+    isw = table[np.minimum(cp, 0xFFFF)]
+    astral = np.flatnonzero(cp > 0xFFFF)
+    if len(astral):
+        isw[astral] = [bool(_WORD_CHAR.match(chr(int(c)))) for c in cp[astral]]
+    joiner = np.isin(cp, _JOINERS)
+    follows_word = np.zeros_like(isw)
+    follows_word[1:] = isw[:-1]
+    follows_word[2:] |= joiner[1:-1] & isw[:-2]
+    before_word = np.zeros_like(isw)
+    before_word[:-1] = isw[1:]
+    before_word[:-2] |= joiner[1:-1] & isw[2:]
+    starts = np.flatnonzero(isw & ~follows_word)
+    ends = np.flatnonzero(isw & ~before_word) + 1
+    return starts, ends
+
+
+def _word_bounds(corpus: Corpus, doc: int) -> tuple[Any, Any]:
+    """A document's ``word_bounds``, kept with the corpus."""
+    cache: dict[int, tuple[Any, Any]] = corpus._lazy.setdefault("words", {})
     found = cache.get(doc)
     if found is None:
-        starts, ends = array("l"), array("l")
-        for m in _WORD.finditer(corpus.text(doc)):
-            starts.append(m.start())
-            ends.append(m.end())
-        found = cache[doc] = (starts, ends)
+        found = cache[doc] = word_bounds(corpus.text(doc))
     return found
 
 
-def _words_between(corpus: Corpus, doc: int, s: int, e: int) -> int:
-    """``len(_WORD.findall(text, s, e))`` without scanning: every word of the whole text
-    that has a word character in [s, e) is one match there (a word cut at ``s`` or ``e``
-    leaves one piece, as the pattern is runs of word characters joined by single marks)."""
+def _words_in(corpus: Corpus, doc: int, s: Any, e: Any) -> Any:
+    """``len(_WORD.findall(text, s, e))`` for arrays of ranges ``[s, e)`` of one document,
+    without scanning: every word of the whole text that has a word character in the range
+    is one match there (a word cut at ``s`` or ``e`` leaves one piece, as the pattern is
+    runs of word characters joined by single marks)."""
+    import numpy as np
+
     starts, ends = _word_bounds(corpus, doc)
-    first = bisect.bisect_left(starts, s)
-    count = bisect.bisect_left(starts, e) - first
-    if first > 0 and ends[first - 1] > s:  # a word begun before s reaches into the range
+    if not len(starts):
+        return np.zeros(len(s), dtype=np.int64)
+    first = np.searchsorted(starts, s, "left")
+    count = np.searchsorted(starts, e, "left") - first
+    reaching = np.flatnonzero((first > 0) & (ends[np.maximum(first - 1, 0)] > s) & (e > s))
+    if len(reaching):  # a word begun before s reaches into the range
         text = corpus.text(doc)
-        if _WORD_CHAR.search(text, s, min(ends[first - 1], e)):
-            count += 1
+        for i in reaching:
+            stop = min(int(ends[first[i] - 1]), int(e[i]))
+            if _WORD_CHAR.search(text, int(s[i]), stop):
+                count[i] += 1
     return count
 
 
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted, non-overlapping stretches covering the same text as ``spans``."""
-    spans.sort()
-    merged: list[list[int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    return [(s, e) for s, e in merged]
+def _words_between(corpus: Corpus, doc: int, s: int, e: int) -> int:
+    """The words of ``_WORD`` in ``text[s:e]`` (``_words_in`` for one range)."""
+    import numpy as np
+
+    return int(_words_in(corpus, doc, np.array([s]), np.array([e]))[0])
+
+
+def _global_words(corpus: Corpus) -> tuple[Any, Any, Any]:
+    """Every document's word starts and ends on one axis (a document's positions plus its
+    offset, documents one after another), kept with the corpus: one binary search for
+    many ranges in many documents."""
+    import numpy as np
+
+    found: tuple[Any, Any, Any] | None = corpus._lazy.get("global_words")
+    if found is None:
+        docs = sorted(corpus.docs)
+        corpus.load_texts(docs)
+        offsets = np.zeros((docs[-1] + 1) if docs else 0, dtype=np.int64)
+        total = sum(len(corpus.text(doc)) + 1 for doc in docs)
+        kind = np.int32 if total < 2**31 else np.int64  # half the memory where it fits
+        starts, ends, at = [np.zeros(0, kind)], [np.zeros(0, kind)], 0
+        for doc in docs:
+            offsets[doc] = at
+            s, e = word_bounds(corpus.text(doc))
+            starts.append((s + at).astype(kind))
+            ends.append((e + at).astype(kind))
+            at += len(corpus.text(doc)) + 1
+        found = (offsets, np.concatenate(starts), np.concatenate(ends))
+        corpus._lazy["global_words"] = found
+    return found
+
+
+def _merged_words(corpus: Corpus, docs: Any, starts: Any, ends: Any) -> int:
+    """Words in the union of the ranges ``[starts, ends)`` of documents ``docs`` (arrays):
+    overlapping or touching ranges of a document merge first, so a word is counted once."""
+    import numpy as np
+
+    offsets, word_starts, word_ends = _global_words(corpus)
+    if not len(docs) or not len(word_starts):
+        return 0
+    order = np.lexsort((starts, docs))
+    d, s, e = docs[order], starts[order], ends[order]
+    key_e = np.maximum.accumulate((d << 32) | e)
+    new = np.ones(len(d), dtype=bool)
+    new[1:] = ((d[1:] << 32) | s[1:]) > key_e[:-1]
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, len(d) - 1)
+    doc_of = d[first]
+    shift = offsets[doc_of]
+    kind = word_starts.dtype  # searching with another dtype would convert the whole axis
+    lo = (s[first] + shift).astype(kind)
+    hi = ((key_e[last] & 0xFFFFFFFF) + shift).astype(kind)
+    begin = np.searchsorted(word_starts, lo, "left")
+    total = int((np.searchsorted(word_starts, hi, "left") - begin).sum())
+    for i in np.flatnonzero((begin > 0) & (word_ends[np.maximum(begin - 1, 0)] > lo)
+                            & (hi > lo)):  # a word begun before the range reaches into it
+        doc, off = int(doc_of[i]), int(shift[i])
+        stop = min(int(word_ends[begin[i] - 1]), int(hi[i])) - off
+        if _WORD_CHAR.search(corpus.text(doc), int(lo[i]) - off, stop):
+            total += 1
+    return total
 
 
 @dataclass
@@ -117,7 +213,6 @@ class _Own:
     codings: int = 0
     documents: set[int] = field(default_factory=set)
     speakers: set[str] = field(default_factory=set)
-    text: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # merged, per doc
 
 
 def frequency_table(store: Store, *, coders: Sequence[str] | None = None,
@@ -128,29 +223,29 @@ def frequency_table(store: Store, *, coders: Sequence[str] | None = None,
     Each code's own codings are summed up once; a row rolls up its family's sums
     (unions of documents, informants and of the stretches of text coded).
     """
+    import numpy as np
+
     corpus = corpus or corpus_for(store)
     own: dict[str, _Own] = defaultdict(_Own)
-    spans: dict[str, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-    for k in _kept(corpus, corpus.codings, coders, include_interviewer):
+    kept = _kept(corpus, corpus.codings, coders, include_interviewer)
+    for k in kept:
         mine = own[k.code]
         mine.codings += 1
         mine.documents.add(k.doc)
         mine.speakers.update(_speakers(corpus, k))
-        spans[k.code][k.doc].append((k.start, k.end))
-    for cid, by_doc in spans.items():
-        own[cid].text = {doc: _merged(found) for doc, found in by_doc.items()}
+    index = {code: i for i, code in enumerate(own)}
+    code_of = np.fromiter((index[k.code] for k in kept), dtype=np.int64, count=len(kept))
+    docs = np.fromiter((k.doc for k in kept), dtype=np.int64, count=len(kept))
+    starts = np.fromiter((k.start for k in kept), dtype=np.int64, count=len(kept))
+    ends = np.fromiter((k.end for k in kept), dtype=np.int64, count=len(kept))
     rows = []
     for code in store.codes():
-        family = [own[c] for c in (code.id, *corpus.descendants(code.id)) if c in own]
+        members = [c for c in (code.id, *corpus.descendants(code.id)) if c in own]
+        family = [own[c] for c in members]
         documents: set[int] = set().union(*(o.documents for o in family))
         speakers: set[str] = set().union(*(o.speakers for o in family))
-        text: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for o in family:
-            for doc, stretches in o.text.items():
-                text[doc].extend(stretches)
-        words = sum(_words_between(corpus, doc, s, e)
-                    for doc, found in text.items()
-                    for s, e in (found if len(family) == 1 else _merged(found)))
+        chosen = np.isin(code_of, [index[c] for c in members])
+        words = _merged_words(corpus, docs[chosen], starts[chosen], ends[chosen])
         rows.append(FrequencyRow(code.id, code.path, code.name, code.depth,
                                  sum(o.codings for o in family), len(documents),
                                  len(speakers), words,
@@ -184,20 +279,49 @@ def _select_codes(store: Store, corpus: Corpus, codes: Sequence[str] | None,
     return [(c.id, c.path) for c in all_codes if c.depth <= limit]
 
 
-def _measure(corpus: Corpus, members: Sequence[CodingRow], measure: str,
-             include_interviewer: bool = False) -> int:
-    if measure == "codings":
-        return len(members)
+def _items(corpus: Corpus, members: Iterable[CodingRow], measure: str,
+           include_interviewer: bool = False) -> set[Any]:
+    """What ``measure`` counts of some codings: documents, informants or turns touched."""
     if measure == "documents":
-        return len({k.doc for k in members})
+        return {k.doc for k in members}
     if measure == "turns":  # the turns the codings touch (interviewer turns as asked)
-        return len({t.id for k in members
-                    for t in corpus.turns_overlapping(Span(k.doc, k.start, k.end))
-                    if include_interviewer or t.role != INTERVIEWER_ROLE})
+        return {t.id for k in members
+                for t in corpus.turns_overlapping(Span(k.doc, k.start, k.end))
+                if include_interviewer or t.role != INTERVIEWER_ROLE}
     speakers: set[str] = set()
     for k in members:
         speakers.update(_speakers(corpus, k))
-    return len(speakers)
+    return speakers
+
+
+class _Tally:
+    """Counts of ``measure`` for cells made of groups of codings: each group's items are
+    worked out once, a cell is the size of the union of its groups' items (or, counting
+    codings, the sum of its groups' sizes: a coding is in one group only)."""
+
+    def __init__(self, corpus: Corpus, measure: str, include_interviewer: bool) -> None:
+        self.corpus, self.measure, self.include = corpus, measure, include_interviewer
+        self.cells: dict[Any, list[int]] = defaultdict(list)
+        self.groups: list[list[CodingRow]] = []
+        self._known: list[set[Any]] | None = None
+
+    def add(self, members: list[CodingRow], cells: Iterable[Any]) -> None:
+        self.groups.append(members)
+        for cell in cells:
+            self.cells[cell].append(len(self.groups) - 1)
+
+    def count(self, cell: Any) -> int:
+        found = self.cells.get(cell, [])
+        if self.measure == "codings":
+            return sum(len(self.groups[g]) for g in found)
+        items = self._items()
+        return len(set().union(*(items[g] for g in found)))
+
+    def _items(self) -> list[set[Any]]:
+        if self._known is None:
+            self._known = [_items(self.corpus, g, self.measure, self.include)
+                           for g in self.groups]
+        return self._known
 
 
 def code_attribute_matrix(store: Store, attribute: str = "role", *,
@@ -226,19 +350,27 @@ def code_attribute_matrix(store: Store, attribute: str = "role", *,
             return turn.speaker or "(none)"
         return _group_value(corpus, turn.speaker or "", turn, attribute)
 
-    by_value: dict[str, list[CodingRow]] = defaultdict(list)
+    by_value: dict[tuple[str, str], list[CodingRow]] = defaultdict(list)
     for k in codings:
-        by_value[value_of(k)].append(k)
-    columns = sorted(by_value, key=str.casefold)
-    cells: dict[str, dict[str, int]] = {}
-    for code, _path in chosen:
-        family = {code, *corpus.descendants(code)}
-        cells[code] = {col: _measure(corpus, [k for k in by_value[col] if k.code in family],
-                                     measure, include_interviewer) for col in columns}
-    totals = {col: _measure(corpus, by_value[col], measure, include_interviewer)
-              for col in columns}
+        by_value[(value_of(k), k.code)].append(k)
+    columns = sorted({v for v, _ in by_value}, key=str.casefold)
+    rows_of = _rolled_up(corpus, [c for c, _ in chosen])
+    tally = _Tally(corpus, measure, include_interviewer)
+    for (value, code), members in by_value.items():
+        tally.add(members, [(row, value) for row in rows_of.get(code, ())] + [value])
+    cells = {code: {col: tally.count((code, col)) for col in columns} for code, _ in chosen}
+    totals = {col: tally.count(col) for col in columns}
     return Matrix([c for c, _ in chosen], columns, cells, measure,
                   {c: p for c, p in chosen}, totals)
+
+
+def _rolled_up(corpus: Corpus, names: Sequence[str]) -> dict[str, list[str]]:
+    """Code -> the codes among ``names`` it rolls up to (itself or an ancestor)."""
+    rows_of: dict[str, list[str]] = defaultdict(list)
+    for c in names:
+        for member in (c, *corpus.descendants(c)):
+            rows_of[member].append(c)
+    return rows_of
 
 
 def cooccurrence_matrix(store: Store, *, codes: Sequence[str] | None = None,
@@ -253,36 +385,37 @@ def cooccurrence_matrix(store: Store, *, codes: Sequence[str] | None = None,
     chosen = _select_codes(store, corpus, codes, depth)
     codings = _kept(corpus, corpus.codings, coders, include_interviewer)
     names = [c for c, _ in chosen]
-    rows_of: dict[str, list[str]] = defaultdict(list)  # code -> the chosen codes it rolls up to
-    for c in names:
-        for member in (c, *corpus.descendants(c)):
-            rows_of[member].append(c)
+    rows_of = _rolled_up(corpus, names)
+    bits = {c: 1 << i for i, c in enumerate(names)}
+    mask_of = {code: sum(bits[r] for r in rows) for code, rows in rows_of.items()}
     by_doc: dict[int, list[CodingRow]] = defaultdict(list)
     for k in codings:
-        if rows_of.get(k.code):
+        if k.code in mask_of:
             by_doc[k.doc].append(k)
-    # one sweep per document: each coding learns the chosen codes of the codings it overlaps
-    overlapping: dict[int, set[str]] = {}
+    # one sweep per document: each coding learns the chosen codes of the codings it
+    # overlaps, as a bit mask (itself included)
+    overlapping: dict[int, int] = {}
     for items in by_doc.values():
         items.sort(key=lambda k: k.start)
         active: list[CodingRow] = []
         for k in items:
-            active = [a for a in active if a.end > k.start]
-            mine = overlapping.setdefault(k.id, set(rows_of[k.code]))  # overlaps itself
+            if active:
+                active = [a for a in active if a.end > k.start]
+            mine = mask = mask_of[k.code]
             for a in active:  # a.start <= k.start < a.end: they share text
-                mine.update(rows_of[a.code])
-                overlapping[a.id].update(rows_of[k.code])
+                mine |= mask_of[a.code]
+                overlapping[a.id] |= mask
+            overlapping[k.id] = mine
             active.append(k)
-    members: dict[str, list[CodingRow]] = {c: [] for c in names}
-    hits: dict[str, dict[str, list[CodingRow]]] = {r: {c: [] for c in names} for r in names}
+    # codings of one code that overlap the same chosen codes count in the same cells
+    groups: dict[tuple[str, int], list[CodingRow]] = defaultdict(list)
     for items in by_doc.values():
         for k in items:
-            for row in rows_of[k.code]:
-                members[row].append(k)
-                for col in overlapping[k.id]:
-                    hits[row][col].append(k)
-    cells = {r: {c: _measure(corpus, hits[r][c], measure, include_interviewer) for c in names}
-             for r in names}
+            groups[(k.code, overlapping[k.id])].append(k)
+    tally = _Tally(corpus, measure, include_interviewer)
+    for (code, mask), members in groups.items():
+        columns = [c for c in names if mask & bits[c]]
+        tally.add(members, [*rows_of[code], *((r, c) for r in rows_of[code] for c in columns)])
+    cells = {r: {c: tally.count((r, c)) for c in names} for r in names}
     return Matrix(names, names, cells, measure, {c: p for c, p in chosen},
-                  {c: _measure(corpus, members[c], measure, include_interviewer)
-                   for c in names})
+                  {c: tally.count(c) for c in names})

@@ -502,6 +502,27 @@ def test_fuzzy_search_of_one_word_matches_a_scan_of_every_word(small: Store) -> 
         assert expected, word
 
 
+def test_word_bounds_on_code_points_equal_the_pattern() -> None:
+    """The array-based word bounds are exactly the matches of the word pattern, also with
+    joining marks in runs, digits, underscores and letters outside the Basic Plane."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from qcode.query import aggregate
+
+    alphabet = st.sampled_from(list("abø1_ -’'.\n«»") + ["\U0001d518", "\U0001f600",
+                                                            "\u0301", "Å"])
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet, max_size=40))
+    def check(text: str) -> None:
+        starts, ends = aggregate.word_bounds(text)
+        expected = [m.span() for m in aggregate._WORD.finditer(text)]
+        assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == expected
+
+    check()
+
+
 def test_words_counted_from_word_bounds_match_the_pattern_on_the_slice() -> None:
     """The frequency table's word count by binary search equals scanning each span."""
     from hypothesis import given, settings
