@@ -218,18 +218,40 @@ def open_database(path: Path, *, create: bool = False) -> sqlite_utils.Database:
     return sqlite_utils.Database(connect_project(path, create=create))
 
 
+#: Project files that passed ``PRAGMA quick_check`` in this process, as they were then
+#: (device, inode, size, modification time): the TUI's workers open the project again and
+#: again, and on a large project each check reads the whole file (L: 0.5 s).
+_CHECKED: set[tuple[int, int, int, int]] = set()
+#: A file modified this recently is always checked: file systems keep modification times
+#: in coarse ticks, so a change right after a check could leave the same time (as git's
+#: "racily clean" index entries).
+_RACY_NS = 2_000_000_000
+
+
+def _file_state(path: Path) -> tuple[int, int, int, int] | None:
+    """What identifies this version of the file, or None when it cannot be trusted."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if time.time_ns() - st.st_mtime_ns < _RACY_NS:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def _check_and_switch_to_wal(conn: sqlite3.Connection, path: Path, *, create: bool,
                              app_id: int) -> None:
-    """``PRAGMA quick_check``, the switch to WAL and the application id, tried again
+    """``PRAGMA quick_check`` (unless this process checked the unchanged file before),
+    the switch to WAL and the application id, tried again
     while another program holds the file (SQLite answers the switch to WAL with
     "database is locked" at once, without waiting, while a second program opens or
     migrates an old project), for up to the busy timeout."""
-    import time
 
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    state = None if create else _file_state(path)  # taken before the check
     while True:
         try:
-            if not create:
+            if not create and (state is None or state not in _CHECKED):
                 row = conn.execute("PRAGMA quick_check").fetchone()
                 if row is None or row[0] != "ok":
                     detail = row[0] if row else "no answer"
@@ -243,6 +265,8 @@ def _check_and_switch_to_wal(conn: sqlite3.Connection, path: Path, *, create: bo
                                    "is the folder read-only?")
             if app_id != APPLICATION_ID:  # a new or empty database becomes a qcode project
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            if state is not None:
+                _CHECKED.add(state)
             return
         except sqlite3.OperationalError as exc:
             busy = "locked" in str(exc) or "busy" in str(exc)

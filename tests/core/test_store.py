@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlite_utils
@@ -127,6 +130,43 @@ def test_corrupt_file_is_reported(project_path: Path) -> None:
     with pytest.raises(ProjectCorrupt) as info:
         open_store(project_path)
     assert info.value.exit_code == 3
+
+
+def test_quick_check_once_per_unchanged_file_and_again_after_a_change(
+        project_path: Path) -> None:
+    from qcode.store import db
+
+    old = time.time() - 10
+    os.utime(project_path, (old, old))  # not modified in the last seconds
+    open_store(project_path).close()
+    state = db._file_state(project_path)
+    assert state is not None and state in db._CHECKED
+    traced: list[str] = []
+    real_connect = sqlite3.connect
+
+    def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(traced.append)
+        return conn
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(db.sqlite3, "connect", traced_connect)
+        open_store(project_path).close()
+        assert not any("quick_check" in s for s in traced)  # the same file: not again
+        data = bytearray(project_path.read_bytes())
+        data[4096:8192] = b"\xff" * 4096  # the same size, a new modification time
+        project_path.write_bytes(bytes(data))
+        os.utime(project_path, (old + 1, old + 1))  # even when it looks old
+        with pytest.raises(ProjectCorrupt):
+            open_store(project_path)
+        assert any("quick_check" in s for s in traced)
+
+
+def test_a_file_modified_just_now_is_always_checked(project_path: Path) -> None:
+    from qcode.store import db
+
+    open_store(project_path).close()
+    assert db._file_state(project_path) is None  # within the racy window: no memo
 
 
 def _migrations_plus(extra_fails: bool) -> Migrations:
