@@ -112,44 +112,6 @@ def word_bounds(text: str) -> tuple[Any, Any]:
     return starts, ends
 
 
-def _word_bounds(corpus: Corpus, doc: int) -> tuple[Any, Any]:
-    """A document's ``word_bounds``, kept with the corpus."""
-    cache: dict[int, tuple[Any, Any]] = corpus._lazy.setdefault("words", {})
-    found = cache.get(doc)
-    if found is None:
-        found = cache[doc] = word_bounds(corpus.text(doc))
-    return found
-
-
-def _words_in(corpus: Corpus, doc: int, s: Any, e: Any) -> Any:
-    """``len(_WORD.findall(text, s, e))`` for arrays of ranges ``[s, e)`` of one document,
-    without scanning: every word of the whole text that has a word character in the range
-    is one match there (a word cut at ``s`` or ``e`` leaves one piece, as the pattern is
-    runs of word characters joined by single marks)."""
-    import numpy as np
-
-    starts, ends = _word_bounds(corpus, doc)
-    if not len(starts):
-        return np.zeros(len(s), dtype=np.int64)
-    first = np.searchsorted(starts, s, "left")
-    count = np.searchsorted(starts, e, "left") - first
-    reaching = np.flatnonzero((first > 0) & (ends[np.maximum(first - 1, 0)] > s) & (e > s))
-    if len(reaching):  # a word begun before s reaches into the range
-        text = corpus.text(doc)
-        for i in reaching:
-            stop = min(int(ends[first[i] - 1]), int(e[i]))
-            if _WORD_CHAR.search(text, int(s[i]), stop):
-                count[i] += 1
-    return count
-
-
-def _words_between(corpus: Corpus, doc: int, s: int, e: int) -> int:
-    """The words of ``_WORD`` in ``text[s:e]`` (``_words_in`` for one range)."""
-    import numpy as np
-
-    return int(_words_in(corpus, doc, np.array([s]), np.array([e]))[0])
-
-
 def _global_words(corpus: Corpus) -> tuple[Any, Any, Any]:
     """Every document's word starts and ends on one axis (a document's positions plus its
     offset, documents one after another), kept with the corpus: one binary search for
@@ -177,7 +139,13 @@ def _global_words(corpus: Corpus) -> tuple[Any, Any, Any]:
 
 def _merged_words(corpus: Corpus, docs: Any, starts: Any, ends: Any) -> int:
     """Words in the union of the ranges ``[starts, ends)`` of documents ``docs`` (arrays):
-    overlapping or touching ranges of a document merge first, so a word is counted once."""
+    overlapping or touching ranges of a document merge first, so a word is counted once.
+
+    No text is scanned: every word of the whole text that has a word character in a range
+    is one match of ``_WORD`` there (a word cut at a range's edge leaves one piece, as the
+    pattern is runs of word characters joined by single marks), so a range's count is the
+    number of word starts in it, plus one for a word begun before it that reaches into it
+    with a word character."""
     import numpy as np
 
     offsets, word_starts, word_ends = _global_words(corpus)

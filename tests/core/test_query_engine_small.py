@@ -510,8 +510,7 @@ def test_word_bounds_on_code_points_equal_the_pattern() -> None:
 
     from qcode.query import aggregate
 
-    alphabet = st.sampled_from(list("abø1_ -’'.\n«»") + ["\U0001d518", "\U0001f600",
-                                                            "\u0301", "Å"])
+    alphabet = st.sampled_from([*"abø1_ -’'.\n«»", "\U0001d518", "\U0001f600", "\u0301", "Å"])
 
     @settings(max_examples=400, deadline=None)
     @given(st.text(alphabet, max_size=40))
@@ -523,29 +522,48 @@ def test_word_bounds_on_code_points_equal_the_pattern() -> None:
     check()
 
 
-def test_words_counted_from_word_bounds_match_the_pattern_on_the_slice() -> None:
-    """The frequency table's word count by binary search equals scanning each span."""
+def test_words_counted_from_word_bounds_match_the_pattern_on_the_slices() -> None:
+    """The frequency table's word count by binary search equals scanning the merged
+    stretches (one range: the slice; several, overlapping or touching: their union)."""
+    import numpy as np
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
     from qcode.query import aggregate
 
     class Texts:
-        def __init__(self, text: str) -> None:
-            self._text, self._lazy = text, {}
+        def __init__(self, texts: dict[int, str]) -> None:
+            self._texts, self._lazy, self.docs = texts, {}, dict.fromkeys(texts)
 
         def text(self, doc: int) -> str:
-            return self._text
+            return self._texts[doc]
+
+        def load_texts(self, docs: object) -> None:
+            pass
 
     alphabet = st.sampled_from(list("abø1 -’'.\n«»_"))
 
     @settings(max_examples=400, deadline=None)
-    @given(st.text(alphabet, max_size=40), st.data())
-    def check(text: str, data: st.DataObject) -> None:
-        corpus = Texts(text)
-        s = data.draw(st.integers(0, len(text)))
-        e = data.draw(st.integers(s, len(text)))
-        expected = len(aggregate._WORD.findall(text, s, e))
-        assert aggregate._words_between(corpus, 1, s, e) == expected  # type: ignore[arg-type]
+    @given(st.lists(st.text(alphabet, max_size=40), min_size=1, max_size=3), st.data())
+    def check(texts: list[str], data: st.DataObject) -> None:
+        corpus = Texts({i * 2 + 1: t for i, t in enumerate(texts)})
+        ranges = []
+        for _ in range(data.draw(st.integers(1, 4))):
+            doc = data.draw(st.sampled_from(sorted(corpus.docs)))
+            n = len(corpus.text(doc))
+            s = data.draw(st.integers(0, n))
+            ranges.append((doc, s, data.draw(st.integers(s, n))))
+        expected = 0
+        for doc in corpus.docs:
+            merged: list[list[int]] = []
+            for _, s, e in sorted(r for r in ranges if r[0] == doc):
+                if merged and s <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], e)
+                else:
+                    merged.append([s, e])
+            expected += sum(len(aggregate._WORD.findall(corpus.text(doc), s, e))
+                            for s, e in merged)
+        docs, starts, ends = (np.array(c, dtype=np.int64) for c in zip(*ranges, strict=True))
+        assert aggregate._merged_words(corpus, docs, starts, ends) == expected  # type: ignore[arg-type]
 
     check()
