@@ -38,7 +38,8 @@ def test_meta_and_size() -> None:
     assert set(meta["labels"]["ner"]) == NER_LABELS
     assert any("Ordbank" in s["name"] for s in meta["sources"])
     size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
-    assert size < 20_000_000
+    # 0.2.0: 27 MB, the morphologizer and NER with encoders of their own (0.1.0: 14 MB)
+    assert size < 30_000_000
 
 
 def test_loads_in_a_fresh_process_without_norne(tmp_path: Path) -> None:
