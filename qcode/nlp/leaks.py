@@ -54,6 +54,18 @@ first word when it is a common word.
 
 Word lists (``qcode/nlp/data/``, rebuilt by ``scripts/nlp/build_name_gazetteer.py``)
 are read lazily on first use and cached.
+
+How the detectors run: a check reads every document at import, so it must cost well
+under a microsecond per word. Most of a transcript is lower-case words that no
+detector can match, so no detector scans the whole text with its own regex. A
+``TextScan`` finds, once per text, the *candidates*: capitalised words (two fast
+character-class scans, the other one for digit runs) and a few rare characters
+(``(``, ``[``, ``@``, ``://``, ``www.``, ``<v``). Each detector then tries its regex
+only where a match can start (``TextScan.finditer``: the same matches as
+``pattern.finditer(text)``, given every position where one can start), and the word
+detectors look words up once per distinct word. Places, allow-listed terms and speaker
+ids are found by dictionary look-up from the capitalised words instead of one large
+alternation. The protected spans and sentence starts are computed once per check.
 """
 
 from __future__ import annotations
@@ -64,7 +76,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from qcode.errors import InputError, QcodeError
@@ -75,6 +87,7 @@ __all__ = [
     "KINDS",
     "NAME_KINDS",
     "Finding",
+    "TextScan",
     "evaluate_name_detection",
     "find_account_numbers",
     "find_addresses",
@@ -194,29 +207,11 @@ _LABEL = re.compile(
     rf"(?P<id>{_ID}|[A-ZÆØÅ]{{1,3}}|{'|'.join(SPEAKER_WORDS)})[ \t]*:", re.M)
 _VOICE = re.compile(r"<v(?:\.[\w.]+)?\s+(?P<id>[^>]{1,40})>")
 _VOICE_ID = re.compile(rf"{_ID}|{'|'.join(SPEAKER_WORDS)}|[A-ZÆØÅ]{{1,3}}")
-_ALLOWED = re.compile(
-    r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in sorted(ALLOWED_TERMS, key=len, reverse=True))
-    + r")(?!\w)")
 _ALLOWED_WORDS = frozenset(ALLOWED_TERMS)
 
 _OPENERS = "«‹“„"
 _TRANSPARENT = " \t\r\u00a0»”’›\"'–—-*" + _OPENERS
 _NAIVE_ENDS = ".!?:…"
-
-
-def _transparent_spans(text: str) -> list[tuple[int, int]]:
-    """Placeholders, transcriber notes, time stamps and speaker labels: skipped when looking
-    back for a sentence start (``(ler) Det``, ``V4: Ja``)."""
-    spans: list[tuple[int, int]] = []
-    for m in _PLACEHOLDER.finditer(text):
-        if len(WORD.findall(m.group())) <= PLACEHOLDER_MAX_WORDS:
-            spans.append(m.span())
-    spans.extend(m.span() for m in _TIMESTAMP.finditer(text))
-    spans.extend(m.span() for m in _LABEL.finditer(text))  # the label with its colon
-    for m in _VOICE.finditer(text):
-        if _VOICE_ID.fullmatch(m.group("id").strip()):
-            spans.append(m.span())
-    return _union(spans)
 
 
 def protected_spans(text: str, speakers: Iterable[str] = ()) -> list[tuple[int, int]]:
@@ -229,14 +224,7 @@ def protected_spans(text: str, speakers: Iterable[str] = ()) -> list[tuple[int, 
     (capitals + digits: ``JS3``, ``V5``; ``Intervjuer``) and every id in ``speakers``.
     The ``ALLOWED_TERMS``.
     """
-    spans = _transparent_spans(text)
-    spans.extend(m.span() for m in _ID_ANYWHERE.finditer(text))
-    spans.extend(m.span() for m in _ALLOWED.finditer(text))
-    ids = sorted({s.strip() for s in speakers if s and s.strip()}, key=len, reverse=True)
-    if ids:
-        pat = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, ids)) + r")(?!\w)")
-        spans.extend(m.span() for m in pat.finditer(text))
-    return _union(spans)
+    return list(TextScan(text).protected(speakers))
 
 
 def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -306,6 +294,285 @@ def _known(word: str, lexicon: Container[str]) -> bool:
 
 def _lexicon(lexicon: Container[str] | None) -> Container[str]:
     return packaged_lexicon() if lexicon is None else lexicon
+
+
+# --- candidates: where a detector can match at all -------------------------------------------
+
+_SEPS = "'’-"  # join the parts of a WORD: ``O'Brien``, ``Nav-kontoret``
+_ASTRAL = "\U00010000-\U0010ffff"
+# a WORD after its first letter (the same letters as WORD's rest, taken possessively)
+_WORD_REST = rf"{_L}*+(?:[-'’]{_L}++)*+"
+_RUN = re.compile(rf"{_L}*")
+_WWW = re.compile(r"[wW][wW][wW]\.")  # ``www.`` as _URL (re.I) sees it: only w and W fold to w
+_LABEL_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZÆØÅ")
+_SPEAKER_WORDS = frozenset(SPEAKER_WORDS)
+
+
+def _is_letter(c: str) -> bool:
+    """``c`` matches ``[^\\W\\d_]``: in ``re``, ``\\w`` is ``isalnum()`` or ``_`` and ``\\d``
+    is ``isdecimal()``."""
+    return c.isalnum() and not c.isdecimal()
+
+
+def _is_word_char(c: str) -> bool:
+    """``c`` matches ``\\w``."""
+    return c.isalnum() or c == "_"
+
+
+def _cap_first(c: str) -> bool:
+    """``c`` can begin a capitalised word of ``TextScan``: a capital letter, or any letter
+    above the Basic Multilingual Plane (whose case the word detectors check themselves)."""
+    return _is_letter(c) and (c.isupper() or ord(c) > 0xFFFF)
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    """The body of a regex character class that lists ``chars`` as ranges."""
+    codes = sorted({ord(c) for c in chars})
+    parts = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        first, last = re.escape(chr(codes[i])), re.escape(chr(codes[j]))
+        parts.append(first if i == j else f"{first}-{last}")
+        i = j + 1
+    return "".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _scanners() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The two candidate scans: capitalised words and digit runs.
+
+    Each pattern starts with one character class, which the regex engine skips through
+    fast: the capital letters (or decimal digits) of the Basic Multilingual Plane are
+    listed; a character above it passes the class and is checked by a lookbehind.
+    """
+    bmp = [chr(i) for i in range(0x10000)]
+    capitals = _char_class(c for c in bmp if c.isupper() and _is_letter(c))
+    digits = _char_class(c for c in bmp if c.isdecimal())
+    words = re.compile(rf"[{capitals}{_ASTRAL}](?<!{_L}.)(?<={_L}){_WORD_REST}")
+    numbers = re.compile(rf"[{digits}{_ASTRAL}](?<=\d)\d*")
+    return words, numbers
+
+
+def _word_runs(word: str) -> list[tuple[int, str]]:
+    """(offset, leading letter run) of the parts of a capitalised word where a name can
+    start: the word itself, and each part after ' ’ or - that begins with a capital."""
+    if "-" not in word and "'" not in word and "’" not in word:
+        return [(0, word)]
+    out = []
+    for k in range(len(word)):
+        if k == 0 or (word[k - 1] in _SEPS and _cap_first(word[k])):
+            m = _RUN.match(word, k)
+            if m is not None:
+                out.append((k, m.group()))
+    return out
+
+
+@lru_cache(maxsize=16)
+def _literal_index(literals: frozenset[str]) -> dict[str, list[str]] | None:
+    """Literals by their leading letter run, longest first; None when one cannot be found
+    from the capitalised words (it is empty or does not begin with a capital)."""
+    index: dict[str, list[str]] = {}
+    for lit in sorted(literals, key=len, reverse=True):
+        if not lit or not _cap_first(lit[0]):
+            return None
+        m = _RUN.match(lit)
+        index.setdefault(m.group() if m else "", []).append(lit)
+    return index
+
+
+@lru_cache(maxsize=16)
+def _literal_pattern(literals: frozenset[str], after_hyphen: bool) -> re.Pattern[str]:
+    """Any of ``literals`` (the longest that fits) as a whole word; with ``after_hyphen``
+    False not right after a hyphen either."""
+    alt = "|".join(re.escape(t) for t in sorted(literals, key=len, reverse=True))
+    return re.compile((r"(?<!\w)" if after_hyphen else r"(?<![\w-])") + rf"(?:{alt})(?!\w)")
+
+
+class TextScan:
+    """Where in one text the detectors can match, found once and shared by them.
+
+    The parts are computed on first use: the capitalised words (a capital letter after a
+    non-letter, with the rest of its WORD), the runs of decimal digits, the transparent
+    spans (placeholders, time stamps, labels) and the protected spans. A detector tries its
+    regex only at the positions where a match can start (``finditer``), which gives the
+    same matches as running it over the whole text.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._protected: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+
+    def finditer(self, pattern: re.Pattern[str], starts: Iterable[int]) -> list[re.Match[str]]:
+        """``pattern.finditer(text)`` given, in ascending order, every position where a match
+        can start (a superset does no harm); ``pattern`` must never match the empty string."""
+        text, out, last = self.text, [], 0
+        for s in starts:
+            if s >= last:
+                m = pattern.match(text, s)
+                if m is not None:
+                    out.append(m)
+                    last = m.end()
+        return out
+
+    def find(self, sub: str) -> list[int]:
+        """Every position where ``sub`` occurs."""
+        text, out = self.text, []
+        i = text.find(sub)
+        while i >= 0:
+            out.append(i)
+            i = text.find(sub, i + 1)
+        return out
+
+    @cached_property
+    def _capitalised(self) -> tuple[list[int], list[str]]:
+        """Start and text of every capitalised word (at a WORD start, the WORD itself)."""
+        found = [(m.start(), m.group()) for m in _scanners()[0].finditer(self.text)]
+        return [p for p, _ in found], [w for _, w in found]
+
+    @cached_property
+    def _by_word(self) -> dict[str, list[int]]:
+        """Each distinct capitalised word -> the indices of its occurrences."""
+        out: dict[str, list[int]] = {}
+        get = out.get
+        for i, w in enumerate(self._capitalised[1]):
+            seen = get(w)
+            if seen is None:
+                out[w] = [i]
+            else:
+                seen.append(i)
+        return out
+
+    @cached_property
+    def _runs(self) -> dict[str, list[tuple[str, int]]]:
+        """Leading letter run -> (word, offset) of every capitalised part of every word."""
+        out: dict[str, list[tuple[str, int]]] = {}
+        for w in self._by_word:
+            for off, run in _word_runs(w):
+                out.setdefault(run, []).append((w, off))
+        return out
+
+    def capitalised_at(self, runs: Iterable[str]) -> list[tuple[int, str]]:
+        """Sorted ``(position, run)`` of every capital letter after a non-letter (inside a
+        word too: ``Nord-Odal``, ``O'Brien``) that begins one of the letter runs ``runs``."""
+        starts = self._capitalised[0]
+        by_word, found = self._by_word, self._runs
+        out: list[tuple[int, str]] = []
+        for run in runs:
+            for w, off in found.get(run, ()):
+                out.extend((starts[i] + off, run) for i in by_word[w])
+        out.sort()
+        return out
+
+    def literal_starts(self, literals: Iterable[str], *,
+                       with_s: bool = False) -> list[int] | None:
+        """Ascending positions where one of ``literals`` (with ``with_s``: or a literal
+        made only of letters, followed by ``s``) can begin as a whole word, or None when a
+        literal does not begin with a capital letter."""
+        runs = set()
+        for lit in literals:
+            if not lit or not _cap_first(lit[0]):
+                return None
+            m = _RUN.match(lit)
+            run = m.group() if m else ""
+            runs.add(run)
+            if with_s and run == lit:
+                runs.add(lit + "s")
+        return sorted({p for p, _ in self.capitalised_at(runs)})
+
+    def _word_start(self, i: int) -> bool:
+        """Capitalised word ``i`` is where a WORD match starts (not after ``x-`` or ``x'``)."""
+        p = self._capitalised[0][i]
+        return p < 2 or self.text[p - 1] not in _SEPS or not _is_letter(self.text[p - 2])
+
+    def literal_spans(self, literals: frozenset[str], *,
+                      after_hyphen: bool = True) -> list[tuple[int, int]]:
+        """The matches of ``_literal_pattern(literals, after_hyphen)``: found from the
+        capitalised words when every literal begins with a capital letter."""
+        index = _literal_index(literals)
+        if index is None:
+            pattern = _literal_pattern(literals, after_hyphen)
+            return [m.span() for m in pattern.finditer(self.text)]
+        text, n = self.text, len(self.text)
+        out: list[tuple[int, int]] = []
+        last = 0
+        for p, run in self.capitalised_at(index):
+            if p < last or (p and (_is_word_char(text[p - 1])
+                                   or (not after_hyphen and text[p - 1] == "-"))):
+                continue
+            for lit in index[run]:
+                e = p + len(lit)
+                if text.startswith(lit, p) and (e == n or not _is_word_char(text[e])):
+                    out.append((p, e))
+                    last = e
+                    break
+        return out
+
+    @cached_property
+    def digit_runs(self) -> list[tuple[int, int]]:
+        """The maximal runs of decimal digits (``\\d+``)."""
+        return [m.span() for m in _scanners()[1].finditer(self.text)]
+
+    def digit_runs_of(self, lengths: Container[int]) -> list[int]:
+        """The starts of the digit runs of one of ``lengths``."""
+        return [s for s, e in self.digit_runs if e - s in lengths]
+
+    @cached_property
+    def _short_capitals(self) -> list[tuple[int, str]]:
+        """Capitalised parts whose letters can be a speaker id (``I``, ``JS``, ``Intervjuer``)."""
+        return self.capitalised_at(
+            r for r in self._runs
+            if r in _SPEAKER_WORDS or (len(r) <= 3 and _LABEL_LETTERS.issuperset(r)))
+
+    @cached_property
+    def transparent(self) -> list[tuple[int, int]]:
+        """Placeholders, transcriber notes, time stamps, speaker labels (with the colon) and
+        voice tags: skipped when looking back for a sentence start (``(ler) Det``, ``V4: Ja``)."""
+        text = self.text
+        spans: list[tuple[int, int]] = []
+        for m in self.finditer(_PLACEHOLDER, sorted(self.find("(") + self.find("["))):
+            if len(WORD.findall(m.group())) <= PLACEHOLDER_MAX_WORDS:
+                spans.append(m.span())
+        stamps = []
+        for s, e in self.digit_runs:
+            if e - s <= 2 and text.startswith(":", e):
+                if s and text[s - 1] in "[(":
+                    stamps.append(s - 1)
+                stamps.append(s)
+        spans.extend(m.span() for m in self.finditer(_TIMESTAMP, stamps))
+        line_starts = sorted({text.rfind("\n", 0, p) + 1 for p, _ in self._short_capitals
+                              if p == 0 or text[p - 1] in "\n \t)]"})
+        spans.extend(m.span() for m in self.finditer(_LABEL, line_starts))
+        for m in self.finditer(_VOICE, self.find("<v")):
+            if _VOICE_ID.fullmatch(m.group("id").strip()):
+                spans.append(m.span())
+        return _union(spans)
+
+    def protected(self, speakers: Iterable[str] = ()) -> list[tuple[int, int]]:
+        """``protected_spans(text, speakers)``: the transparent spans, speaker ids anywhere,
+        the ids in ``speakers`` and the allow-listed terms (do not change the list)."""
+        ids = {s.strip() for s in speakers if s and s.strip()}
+        key = tuple(sorted(ids))
+        spans = self._protected.get(key)
+        if spans is not None:
+            return spans
+        text, n = self.text, len(self.text)
+        found = list(self.transparent)
+        last = 0
+        for p, run in self._short_capitals:  # _ID_ANYWHERE
+            e = p + len(run)
+            if p >= last and (run in _SPEAKER_WORDS or (e < n and text[e].isdecimal())):
+                m = _ID_ANYWHERE.match(text, p)
+                if m is not None:
+                    found.append(m.span())
+                    last = m.end()
+        found.extend(self.literal_spans(_ALLOWED_WORDS, after_hyphen=False))
+        if ids:
+            found.extend(self.literal_spans(frozenset(ids)))
+        spans = self._protected[key] = _union(found)
+        return spans
 
 
 # --- fødselsnummer, D-number and other long numbers ------------------------------------------
@@ -391,8 +658,12 @@ def find_fodselsnummer(text: str, *, include_invalid: bool = False) -> list[Find
     With ``include_invalid`` an 11-digit number that fails the check is reported too, as
     kind ``number`` with ``low`` confidence (it may be a mistyped number, or nothing).
     """
+    return _fodselsnummer(TextScan(text), include_invalid)
+
+
+def _fodselsnummer(scan: TextScan, include_invalid: bool) -> list[Finding]:
     out = []
-    for m in _FNR.finditer(text):
+    for m in scan.finditer(_FNR, scan.digit_runs_of((6, 11))):  # ddmmyy[ .]nnnnn or 11 digits
         digits = m.group(1) + m.group(2)
         cls = _classify_fnr(digits)
         if cls is not None:
@@ -408,8 +679,12 @@ _ACCOUNT = re.compile(r"(?<![\d.,])\b(\d{4})[. ](\d{2})[. ](\d{5})\b(?![.,]?\d)"
 
 def find_account_numbers(text: str) -> list[Finding]:
     """Bank account numbers written ``1234.56.78901`` / ``1234 56 78901``."""
+    return _account_numbers(TextScan(text))
+
+
+def _account_numbers(scan: TextScan) -> list[Finding]:
     out = []
-    for m in _ACCOUNT.finditer(text):
+    for m in scan.finditer(_ACCOUNT, scan.digit_runs_of((4,))):
         digits = "".join(m.groups())
         ok = _mod11(digits[:10], _K2) == int(digits[10])
         out.append(Finding(m.start(), m.end(), m.group(), "number", "medium" if ok else "low",
@@ -441,8 +716,26 @@ def find_phone_numbers(text: str) -> list[Finding]:
     (2, 3, 5, 6, 7) and 8xx service numbers are ``medium``; 0 and 1 are not phone numbers.
     Amounts (``… kr``), years (``2019 2020``) and compact dates (``20190314``) are skipped.
     """
-    out = []
-    for m in _PHONE.finditer(text):
+    return _phone_numbers(TextScan(text))
+
+
+def _phone_starts(scan: TextScan) -> list[int]:
+    """Where a phone number can start: ``+``/``(`` before a digit run, ``0047…``, or a
+    digit run as long as a number's first group (8, 3, 2 or 4 digits)."""
+    text, out = scan.text, []
+    for s, e in scan.digit_runs:
+        if s >= 2 and text[s - 2:s] == "(+":
+            out.append(s - 2)
+        if s >= 1 and text[s - 1] in "+(":
+            out.append(s - 1)
+        if e - s in (2, 3, 4, 8) or text.startswith("0047", s):
+            out.append(s)
+    return out
+
+
+def _phone_numbers(scan: TextScan) -> list[Finding]:
+    text, out = scan.text, []
+    for m in scan.finditer(_PHONE, _phone_starts(scan)):
         num, prefix = m.group("num"), m.group("prefix")
         digits = num.replace(" ", "")
         first = digits[0]
@@ -477,14 +770,31 @@ _URL = re.compile(r"(?<![\w/.])(?:https?://|www\.)[^\s<>«»\"'()\[\]{}]+", re.I
 
 def find_emails(text: str) -> list[Finding]:
     """E-mail addresses (``high``)."""
+    return _emails(TextScan(text))
+
+
+def _emails(scan: TextScan) -> list[Finding]:
+    text, starts = scan.text, []
+    for at in scan.find("@"):  # an address starts where the run of [\w.+-] before its @ does
+        s = at
+        while s and (text[s - 1].isalnum() or text[s - 1] in "_.+-"):
+            s -= 1
+        if s < at:
+            starts.append(s)
     return [Finding(m.start(), m.end(), m.group(), "email", "high", "e-mail address")
-            for m in _EMAIL.finditer(text)]
+            for m in scan.finditer(_EMAIL, starts)]
 
 
 def find_urls(text: str) -> list[Finding]:
     """Web addresses starting with ``http://``, ``https://`` or ``www.`` (``medium``)."""
+    return _urls(TextScan(text))
+
+
+def _urls(scan: TextScan) -> list[Finding]:
+    starts = [c - k for c in scan.find("://") for k in (5, 4) if c >= k]
+    starts += [m.start() for m in _WWW.finditer(scan.text)]
     out = []
-    for m in _URL.finditer(text):
+    for m in scan.finditer(_URL, sorted(starts)):
         s = m.group().rstrip(".,;:!?’”»")
         rest = re.sub(r"^(?:https?://|www\.)", "", s, flags=re.I)
         if any(c.isalnum() for c in rest):
@@ -510,6 +820,7 @@ _DATE = re.compile(
 _BIRTH_WORD = re.compile(
     r"(?<!\w)(?:født|fødd|fødde|fødselsdato|fødselsdag|bursdag|f\.)(?!\w)", re.I)
 _BIRTH_WINDOW = 25  # characters between the keyword and the date
+_BIRTH_WORD_MAX = len("fødselsdato")  # the longest birth word
 
 
 def _date_parts(m: re.Match[str]) -> tuple[int, int, int | None] | None:
@@ -532,12 +843,19 @@ def find_birth_dates(text: str) -> list[Finding]:
     """Dates of birth: a date within a few characters after født/fødd/fødselsdato/f. is
     ``high`` (``medium`` without a year); any other full date (day, month, year) is ``low``.
     """
-    keyword_ends = [m.end() for m in _BIRTH_WORD.finditer(text)]
-    out = []
-    for m in _DATE.finditer(text):
+    return _birth_dates(TextScan(text))
+
+
+def _birth_dates(scan: TextScan) -> list[Finding]:
+    text, out = scan.text, []
+    for m in scan.finditer(_DATE, scan.digit_runs_of((1, 2, 4))):
         parts = _date_parts(m)
         if parts is None:
             continue
+        # the birth words that end at most _BIRTH_WINDOW characters before the date (they
+        # cannot overlap one another, so a search from a little before finds the same)
+        keyword_ends = [k.end() for k in _BIRTH_WORD.finditer(
+            text, max(0, m.start() - _BIRTH_WINDOW - _BIRTH_WORD_MAX - 1), m.start() + 1)]
         near = any(0 <= m.start() - e <= _BIRTH_WINDOW and "\n" not in text[e:m.start()]
                    and not re.search(r"[.!?]\s", text[e:m.start()]) for e in keyword_ends)
         has_year = parts[2] is not None
@@ -566,9 +884,11 @@ _SUFFIX_ALT = "|".join(sorted(STREET_SUFFIXES, key=len, reverse=True))
 _HOUSE = r"(?P<no>[1-9]\d{0,2}(?:[ ]?[A-Ha-h])?)(?![\w])(?![.,:/-]?\d)(?!\s?%)"
 _STREET_ONE = re.compile(
     rf"(?<![\w-])(?P<street>[A-ZÆØÅ]{_L}*(?:-{_L}+)*(?:{_SUFFIX_ALT}))[ \u00a0]{_HOUSE}")
+_STREET_HEADS = ("gate", "gata", "vei", "veg", "vegen", "veien", "plass", "allé", "alle",
+                 "bakke", "terrasse", "park")
 _STREET_MULTI = re.compile(
     rf"(?<![\w-])(?P<street>(?:[A-ZÆØÅ]{_L}*[ \u00a0]){{1,3}}"
-    r"(?:gate|gata|vei|veg|vegen|veien|plass|allé|alle|bakke|terrasse|park))"
+    rf"(?:{'|'.join(_STREET_HEADS)}))"
     rf"[ \u00a0]{_HOUSE}")
 _POSTCODE = re.compile(
     rf"(?<![\d.,:/-])(?<!\d )(?P<code>\d{{4}})[ \u00a0](?P<place>[A-ZÆØÅ]{_L}+"
@@ -584,11 +904,46 @@ def find_addresses(text: str, *, lexicon: Container[str] | None = None,
     A four-digit number that looks like a year (1900-2099) before a capitalised word counts
     as a postcode only when the word is a known place.
     """
-    lex = _lexicon(lexicon)
-    pl = place_gazetteer() if places is None else places
+    return _addresses(TextScan(text), _lexicon(lexicon),
+                      place_gazetteer() if places is None else places)
+
+
+def _street_starts(scan: TextScan) -> tuple[list[int], list[int]]:
+    """Where ``_STREET_ONE`` and ``_STREET_MULTI`` can start: each house number is a run of
+    at most three digits (1-9 first) after a space; a one-word street is the run of letters
+    and hyphens before that space, a multi-word one up to three words before a head word."""
+    text, one, multi = scan.text, [], []
+    for r, e in scan.digit_runs:
+        if r < 2 or e - r > 3 or text[r] not in "123456789" or text[r - 1] not in " \u00a0":
+            continue
+        q = r - 1
+        t = q
+        while t and (text[t - 1] == "-" or _is_letter(text[t - 1])):
+            t -= 1
+        if t < q:
+            one.append(t)
+        for head in _STREET_HEADS:
+            b = q - len(head) - 1  # the space before the head word
+            if b < 1 or not text.startswith(head, b + 1) or text[b] not in " \u00a0":
+                continue
+            for _ in range(3):
+                t = b
+                while t and _is_letter(text[t - 1]):
+                    t -= 1
+                if t == b:
+                    break
+                multi.append(t)
+                if t < 2 or text[t - 1] not in " \u00a0":
+                    break
+                b = t - 1
+    return sorted(one), sorted(multi)
+
+
+def _addresses(scan: TextScan, lex: Container[str], pl: Container[str]) -> list[Finding]:
+    text = scan.text
     out: list[Finding] = []
-    for pat in (_STREET_ONE, _STREET_MULTI):
-        for m in pat.finditer(text):
+    for pat, starts in zip((_STREET_ONE, _STREET_MULTI), _street_starts(scan), strict=True):
+        for m in scan.finditer(pat, starts):
             street = m.group("street")
             if _NOT_HOUSE_AFTER.match(text, m.end()) or street.lower() in _BARE_SUFFIXES:
                 continue
@@ -598,7 +953,7 @@ def find_addresses(text: str, *, lexicon: Container[str] | None = None,
                                "medium" if known else "high",
                                "street name and house number"
                                + (" (the street name is also a common word)" if known else "")))
-    for m in _POSTCODE.finditer(text):
+    for m in scan.finditer(_POSTCODE, scan.digit_runs_of((4,))):
         place, code = m.group("place"), m.group("code")
         in_list = place in pl or place.split()[0] in pl
         if not in_list and (_year_like(code) or _known(place.split()[0], lex)):
@@ -665,28 +1020,39 @@ def find_gazetteer_names(
     ``high`` and covers both. A name at a sentence start whose lower case is a common
     word (``Per``, ``Liv``) is skipped unless a gazetteer surname follows.
     """
-    lex = _lexicon(lexicon)
-    gaz = name_gazetteer() if names is None else names
-    sents = _Sentences(text, sentence_starts, _transparent_spans(text))
-    words = list(WORD.finditer(text))
+    scan = TextScan(text)
+    return _gazetteer_names(scan, _Sentences(text, sentence_starts, scan.transparent),
+                            _lexicon(lexicon), name_gazetteer() if names is None else names)
+
+
+def _gazetteer_names(scan: TextScan, sents: _Sentences, lex: Container[str],
+                     gaz: Mapping[str, frozenset[str]]) -> list[Finding]:
+    text, n = scan.text, len(scan.text)
+    starts, words = scan._capitalised
+    by_word = scan._by_word
+    kinds_of = {}
+    for w in by_word:  # each distinct capitalised word once
+        kinds = _gazetteer_kind(w, gaz)
+        if kinds and w not in _ALLOWED_WORDS and _is_capitalised(w) and not _is_all_caps(w):
+            kinds_of[w] = kinds
     out: list[Finding] = []
-    i = 0
-    while i < len(words):
-        m = words[i]
-        w = m.group()
-        kinds = _gazetteer_kind(w, gaz) if _is_capitalised(w) and not _is_all_caps(w) else None
-        if not kinds or w in _ALLOWED_WORDS:
-            i += 1
+    done = -1  # words up to this index are part of a finding already
+    for i in sorted(i for w in kinds_of for i in by_word[w]):
+        if i <= done or not scan._word_start(i):
             continue
-        common_start = sents.is_start(m.start()) and _known(w, lex)
-        # extend to following capitalised name-like words on the same line
+        p, w = starts[i], words[i]
+        kinds = kinds_of[w]
+        common_start = _known(w, lex) and sents.is_start(p)
+        # extend to following capitalised name-like words on the same line: the next WORD
+        # after nothing but spaces is capitalised exactly when it is the next capitalised word
         j = i
-        while j + 1 < len(words):
-            nxt = words[j + 1]
-            gap = text[words[j].end():nxt.start()]
-            v = nxt.group()
-            if not gap or gap.strip(" \u00a0") or not _is_capitalised(v) or _is_all_caps(v) \
-                    or v in _ALLOWED_WORDS:
+        while j + 1 < len(starts):
+            gap_end = gap_start = starts[j] + len(words[j])
+            while gap_end < n and text[gap_end] in " \u00a0":
+                gap_end += 1
+            v = words[j + 1]
+            if gap_end == gap_start or starts[j + 1] != gap_end or not _is_capitalised(v) \
+                    or _is_all_caps(v) or v in _ALLOWED_WORDS:
                 break
             vk = _gazetteer_kind(v, gaz)
             if common_start and "surname" not in vk:
@@ -695,23 +1061,16 @@ def find_gazetteer_names(
                 break
             j += 1
         if j > i and ("given" in kinds or common_start):
-            end = words[j].end()
-            out.append(Finding(m.start(), end, text[m.start():end], "gazetteer", "high",
+            end = starts[j] + len(words[j])
+            out.append(Finding(p, end, text[p:end], "gazetteer", "high",
                                "given name followed by a capitalised name"))
-            i = j + 1
+            done = j
             continue
         if not common_start:
             role = "given name" if "given" in kinds else "surname"
-            out.append(Finding(m.start(), m.end(), w, "gazetteer", "medium",
+            out.append(Finding(p, p + len(w), w, "gazetteer", "medium",
                                f"{role} in the name gazetteer"))
-        i += 1
     return out
-
-
-@lru_cache(maxsize=4)
-def _place_pattern(places: frozenset[str]) -> re.Pattern[str]:
-    alt = "|".join(re.escape(p) for p in sorted(places, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alt})(?!\w)")
 
 
 def find_places(
@@ -723,17 +1082,23 @@ def find_places(
 ) -> list[Finding]:
     """Norwegian place names from the packaged gazetteer (``medium``); a place whose lower
     case is a common word (``Sola``, ``Ski``) is skipped at a sentence start."""
-    lex = _lexicon(lexicon)
     pl = place_gazetteer() if places is None else frozenset(places)
     if not pl:
         return []
-    sents = _Sentences(text, sentence_starts, _transparent_spans(text))
+    scan = TextScan(text)
+    return _places(scan, _Sentences(text, sentence_starts, scan.transparent),
+                   _lexicon(lexicon), pl)
+
+
+def _places(scan: TextScan, sents: _Sentences, lex: Container[str],
+            pl: frozenset[str]) -> list[Finding]:
+    text = scan.text
     out = []
-    for m in _place_pattern(pl).finditer(text):
-        if " " not in m.group() and _known(m.group(), lex) and sents.is_start(m.start()):
+    for s, e in scan.literal_spans(pl):
+        place = text[s:e]
+        if " " not in place and _known(place, lex) and sents.is_start(s):
             continue
-        out.append(Finding(m.start(), m.end(), m.group(), "gazetteer", "medium",
-                           "place name in the gazetteer"))
+        out.append(Finding(s, e, place, "gazetteer", "medium", "place name in the gazetteer"))
     return out
 
 
@@ -750,20 +1115,25 @@ def find_capitalised(
     capitals (``AAP``, ``DPS``, also in compounds: ``DPS-et``) and allow-listed terms
     are skipped.
     """
-    lex = _lexicon(lexicon)
-    sents = _Sentences(text, sentence_starts, _transparent_spans(text))
-    hits: list[tuple[int, int]] = []
-    for m in WORD.finditer(text):
-        w = m.group()
-        if len(w) < 2 or not _is_capitalised(w) or w in _ALLOWED_WORDS:
-            continue
-        if _is_all_caps(w) and len(w) <= 5:
-            continue
-        if _known(w, lex) or sents.is_start(m.start()):
-            continue
-        hits.append(m.span())
-    return [Finding(s, e, text[s:e], "capitalised", "low", "capitalised, not in lexicon")
-            for s, e in hits]
+    scan = TextScan(text)
+    return _capitalised(scan, _Sentences(text, sentence_starts, scan.transparent),
+                        _lexicon(lexicon))
+
+
+def _capitalised(scan: TextScan, sents: _Sentences, lex: Container[str]) -> list[Finding]:
+    starts = scan._capitalised[0]
+    by_word = scan._by_word
+    unknown = [w for w in by_word  # each distinct capitalised word once
+               if len(w) >= 2 and w not in _ALLOWED_WORDS and _is_capitalised(w)
+               and not _known(w, lex) and not (len(w) <= 5 and _is_all_caps(w))]
+    out = []
+    for i in sorted(i for w in unknown for i in by_word[w]):
+        p = starts[i]
+        if scan._word_start(i) and not sents.is_start(p):
+            w = scan._capitalised[1][i]
+            out.append(Finding(p, p + len(w), w, "capitalised", "low",
+                               "capitalised, not in lexicon"))
+    return out
 
 
 # --- combining -------------------------------------------------------------------------------
@@ -836,6 +1206,7 @@ def find_leaks(
     speakers: Iterable[str] = (),
     lexicon: Container[str] | None = None,
     use_gazetteer: bool = True,
+    scan: TextScan | None = None,
 ) -> list[Finding]:
     """All possible leaks in ``text``, sorted by position, overlapping findings merged.
 
@@ -844,24 +1215,29 @@ def find_leaks(
     ``names``: the project's list of names; ``speakers``: speaker ids to protect.
     ``lexicon``: known lower-case words (the packaged lexicon when None).
     ``use_gazetteer``: look up the packaged name and place gazetteers.
+    ``scan``: a ``TextScan`` of ``text`` to share with other checks of the same text.
     """
-    starts = frozenset(sentence_starts)
+    if scan is None:
+        scan = TextScan(text)
+    elif scan.text is not text and scan.text != text:
+        raise ValueError("find_leaks: the scan is of another text")
     lex = _lexicon(lexicon)
-    protected = protected_spans(text, speakers)
+    protected = scan.protected(speakers)
+    sents = _Sentences(text, frozenset(sentence_starts), scan.transparent)
     found: list[Finding] = []
-    found += find_fodselsnummer(text, include_invalid=True)
-    found += find_account_numbers(text)
-    found += find_phone_numbers(text)
-    found += find_emails(text)
-    found += find_urls(text)
-    found += find_birth_dates(text)
-    found += find_addresses(text, lexicon=lex)
+    found += _fodselsnummer(scan, include_invalid=True)
+    found += _account_numbers(scan)
+    found += _phone_numbers(scan)
+    found += _emails(scan)
+    found += _urls(scan)
+    found += _birth_dates(scan)
+    found += _addresses(scan, lex, place_gazetteer())
     found += find_listed_names(text, names)
     found += find_entities(text, entities)
     if use_gazetteer:
-        found += find_gazetteer_names(text, sentence_starts=starts, lexicon=lex)
-        found += find_places(text, sentence_starts=starts, lexicon=lex)
-    found += find_capitalised(text, starts, lex)
+        found += _gazetteer_names(scan, sents, lex, name_gazetteer())
+        found += _places(scan, sents, lex, place_gazetteer())
+    found += _capitalised(scan, sents, lex)
     return merge_findings(_apply_protection(found, protected, text), text)
 
 
