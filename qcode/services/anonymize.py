@@ -30,6 +30,7 @@ import os
 import re
 import threading
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,7 +42,7 @@ from qcode.models import Document
 from qcode.store import Store
 
 if TYPE_CHECKING:
-    from qcode.nlp.leaks import Finding
+    from qcode.nlp.leaks import Finding, TextScan
 
 PLACEHOLDERS = {
     "fodselsnummer": "(fødselsnummer)", "d_number": "(fødselsnummer)", "number": "(nummer)",
@@ -63,6 +64,8 @@ INSTITUTION_HEADS = frozenset({
     "gata", "vei", "veien", "allé", "plass", "torg", "park", "senter", "kommune", "fylke",
     "bydel", "stasjon", "politistasjon", "lensmannskontor", "universitet", "høgskole",
     "bibliotek", "museum", "hotell", "bru", "idrettslag"})
+_HEAD = re.compile(r"[ \u00a0](\w+)")  # the word after a name
+_BEFORE_ENTITY = " \t«»“”„\"'‹›(–—-"  # looked through for a sentence start before an entity
 
 
 @dataclass(frozen=True)
@@ -141,11 +144,14 @@ def _sort_entities(text: str, entities: Sequence[tuple[int, int, str]],
     known = _vocabulary().known
     starts = set(sentence_starts)
     trusted, doubtful = [], []
+    n = len(text)
     for s, e, label in entities:
         words = WORD.findall(text[s:e])
-        before = text[:s].rstrip(" \t«»“”„\"'‹›(–—-")
-        at_start = not before or before[-1] in "\n.!?:…" or any(
-            k in starts for k in range(len(before), s + 1))
+        j = min(s, n) if s >= 0 else max(0, n + s)  # len(text[:s])
+        while j and text[j - 1] in _BEFORE_ENTITY:  # text[:s].rstrip(_BEFORE_ENTITY)
+            j -= 1
+        at_start = not j or text[j - 1] in "\n.!?:…" or any(
+            k in starts for k in range(j, s + 1))
         if words and at_start and all(known(w.lower()) for w in words):
             doubtful.append(Finding(s, e, text[s:e], "capitalised", "low",
                                     f"{str(label).upper()} entity, but an ordinary word at "
@@ -160,18 +166,34 @@ def _extend_heads(text: str, findings: Sequence[Finding]) -> list[Finding]:
 
     out = []
     for f in findings:
-        m = re.match(r"[ \u00a0](\w+)", text[f.end:])
-        if f.kind in NAME_KINDS and m and m.group(1) in INSTITUTION_HEADS:
-            end = f.end + m.end()
+        m = _HEAD.match(text, f.end) if f.kind in NAME_KINDS else None
+        if m and m.group(1) in INSTITUTION_HEADS:
+            end = m.end()
             f = Finding(f.start, end, text[f.start:end], f.kind, f.confidence, f.detail)
         out.append(f)
     return out
 
 
+def _overlaps(spans: Sequence[tuple[int, int]], ends: Sequence[int], s: int, e: int) -> bool:
+    """``[s, e)`` overlaps one of the sorted, disjoint ``spans`` (``ends``: their ends)."""
+    i = bisect_right(ends, s)
+    return i < len(spans) and spans[i][0] < e
+
+
+def _inside(spans: Sequence[tuple[int, int]], starts: Sequence[int], s: int, e: int) -> bool:
+    """``[s, e)`` lies inside one of the sorted, disjoint ``spans`` (``starts``: their
+    starts)."""
+    i = bisect_right(starts, s) - 1
+    return i >= 0 and e <= spans[i][1]
+
+
 def _same_name_elsewhere(text: str, findings: Sequence[Finding],
-                         protected_of: Callable[[], Sequence[tuple[int, int]]]
-                         ) -> list[Finding]:
-    """Other occurrences of words found as names with medium or high confidence."""
+                         protected_of: Callable[[], Sequence[tuple[int, int]]],
+                         scan: TextScan | None = None) -> list[Finding]:
+    """Other occurrences of words found as names with medium or high confidence.
+
+    ``findings``: sorted and merged (no overlaps); ``protected_of``: the protected spans.
+    """
     from qcode.nlp.leaks import NAME_KINDS, WORD, Finding
 
     known = _vocabulary().known
@@ -185,15 +207,20 @@ def _same_name_elsewhere(text: str, findings: Sequence[Finding],
     if not words:
         return []
     protected = protected_of()
+    protected_starts = [a for a, _ in protected]
     covered = [(f.start, f.end) for f in findings]
+    covered_ends = [b for _, b in covered]
     out = []
     pattern = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, sorted(words, key=len,
                                                                             reverse=True)))
                          + r")(?:s)?(?![\w-])")
-    for m in pattern.finditer(text):
+    starts = scan.literal_starts(words, with_s=True) if scan is not None else None
+    matches: Iterable[re.Match[str]] = pattern.finditer(text)
+    if scan is not None and starts is not None:  # only where a capitalised word begins so
+        matches = scan.finditer(pattern, starts)
+    for m in matches:
         s, e = m.span()
-        if any(a < e and s < b for a, b in covered) or any(a <= s and e <= b
-                                                           for a, b in protected):
+        if _overlaps(covered, covered_ends, s, e) or _inside(protected, protected_starts, s, e):
             continue
         src = words.get(m.group()) or words.get(m.group()[:-1])
         if src is None:
@@ -213,23 +240,24 @@ def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
     also reports model entities on the allow-listed names (Norge, Nav ...): for
     measuring name detection, never for checking documents.
     """
-    from qcode.nlp.leaks import find_entities, find_leaks, merge_findings, protected_spans
+    from qcode.nlp.leaks import TextScan, find_entities, find_leaks, merge_findings
 
     starts = list(sentence_starts)
     speakers = list(speakers)
+    scan = TextScan(text)  # shared by the detectors: each part is found once
     trusted, doubtful = _sort_entities(text, entities, starts)
     base = find_leaks(text, entities=trusted, sentence_starts=starts, names=names,
-                      speakers=speakers)
-    found_protected: list[list[tuple[int, int]]] = []
+                      speakers=speakers, scan=scan)
 
-    def protected() -> list[tuple[int, int]]:  # find_leaks had them too: only when needed
-        if not found_protected:
-            found_protected.append(protected_spans(text, speakers))
-        return found_protected[0]
+    def protected() -> list[tuple[int, int]]:
+        return scan.protected(speakers)
 
     hints = [*_model_hints(text, tokens, starts), *doubtful]
-    extra = [f for f in hints
-             if not any(a <= f.start and f.end <= b for a, b in protected())] if hints else []
+    extra = []
+    if hints:
+        spans = protected()
+        span_starts = [a for a, _ in spans]
+        extra = [f for f in hints if not _inside(spans, span_starts, f.start, f.end)]
     if not allow_list:
         allowed = _allowed_spans(text)
         extra += [f for f in find_entities(text, entities)
@@ -241,7 +269,7 @@ def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
         found = [f for f in found if not (f.confidence == "low" and any(
             a <= f.start and f.end <= b for a, b in titles))]
     found = merge_findings(_extend_heads(text, found), text)
-    more = _same_name_elsewhere(text, found, protected)
+    more = _same_name_elsewhere(text, found, protected, scan)
     return merge_findings([*found, *more], text) if more else found
 
 
