@@ -228,23 +228,45 @@ def protected_spans(text: str, speakers: Iterable[str] = ()) -> list[tuple[int, 
 
 
 def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint spans covering ``spans`` (overlapping or touching ones merged)."""
+    ordered = sorted(spans)
+    if not ordered:
+        return []
     out: list[tuple[int, int]] = []
-    for s, e in sorted(spans):
-        if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
+    start, end = ordered[0]
+    for s, e in ordered:
+        if s <= end:
+            if e > end:
+                end = e
         else:
-            out.append((s, e))
+            out.append((start, end))
+            start, end = s, e
+    out.append((start, end))
     return out
 
 
 class _Sentences:
-    """Decides whether a word starts a sentence (given starts, or naive punctuation)."""
+    """Decides whether a word starts a sentence (given starts, or naive punctuation), looking
+    back through the transparent spans of ``scan`` (found only when first needed)."""
 
-    def __init__(self, text: str, starts: Iterable[int] = (),
-                 protected: Sequence[tuple[int, int]] = ()) -> None:
-        self.text = text
+    def __init__(self, scan: TextScan, starts: Iterable[int] = ()) -> None:
+        self.text = scan.text
+        self.scan = scan
         self.given = set(starts)
-        self.back = {e: s for s, e in protected}
+        self._back: dict[int, int] | None = None
+        self._lookups = 0
+
+    def back(self, j: int) -> int | None:
+        """The start of the transparent span that ends at ``j``, if one does."""
+        c = self.text[j - 1]
+        if c not in ")]:>" and not c.isdecimal():  # how every transparent span ends
+            return None
+        if self._back is None:
+            self._lookups += 1
+            if self._lookups <= _LOCAL_LOOKUPS:
+                return next((s for s, e in self.scan.transparent_near(j - 1, j) if e == j), None)
+            self._back = {e: s for s, e in self.scan.transparent}
+        return self._back.get(j)
 
     def is_start(self, pos: int) -> bool:
         text, j, opened = self.text, pos, False
@@ -252,8 +274,9 @@ class _Sentences:
             c = text[j - 1]
             if c == "\n":
                 return True
-            if j in self.back and self.back[j] < j:
-                j = self.back[j]
+            back = self.back(j)
+            if back is not None and back < j:
+                j = back
             elif c in _TRANSPARENT:
                 opened = opened or c in _OPENERS or (j == pos and c in "\"'")
                 j -= 1
@@ -303,6 +326,10 @@ _ASTRAL = "\U00010000-\U0010ffff"
 # a WORD after its first letter (the same letters as WORD's rest, taken possessively)
 _WORD_REST = rf"{_L}*+(?:[-'’]{_L}++)*+"
 _RUN = re.compile(rf"{_L}*")
+_WORDS_ONLY = re.compile(r"\w+")
+# Up to this many look-ups per check find the protected or transparent spans on the lines
+# around a position; beyond it, those of the whole text are found once.
+_LOCAL_LOOKUPS = 32
 _WWW = re.compile(r"[wW][wW][wW]\.")  # ``www.`` as _URL (re.I) sees it: only w and W fold to w
 _LABEL_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZÆØÅ")
 _SPEAKER_WORDS = frozenset(SPEAKER_WORDS)
@@ -389,6 +416,15 @@ def _literal_pattern(literals: frozenset[str], after_hyphen: bool) -> re.Pattern
     False not right after a hyphen either."""
     alt = "|".join(re.escape(t) for t in sorted(literals, key=len, reverse=True))
     return re.compile((r"(?<!\w)" if after_hyphen else r"(?<![\w-])") + rf"(?:{alt})(?!\w)")
+
+
+def _meeting(spans: Sequence[tuple[int, int]], start: int,
+             end: int) -> list[tuple[int, int]]:
+    """The ``spans`` (sorted, not overlapping) that meet or touch ``[start, end]``."""
+    i = j = bisect_right(spans, end, key=lambda span: span[0])
+    while j and spans[j - 1][1] >= start:
+        j -= 1
+    return list(spans[j:i])
 
 
 class TextScan:
@@ -487,14 +523,22 @@ class TextScan:
         p = self._capitalised[0][i]
         return p < 2 or self.text[p - 1] not in _SEPS or not _is_letter(self.text[p - 2])
 
-    def literal_spans(self, literals: frozenset[str], *,
-                      after_hyphen: bool = True) -> list[tuple[int, int]]:
+    def literal_spans(self, literals: frozenset[str], *, after_hyphen: bool = True,
+                      inside: Mapping[int, tuple[int, int]] | None = None
+                      ) -> list[tuple[int, int]]:
         """The matches of ``_literal_pattern(literals, after_hyphen)``: found from the
-        capitalised words when every literal begins with a capital letter."""
+        capitalised words when every literal begins with a capital letter.
+
+        ``inside``: position -> a span around it whose union with the result is all that
+        is wanted; a match at such a position that cannot reach beyond the span is left
+        out (only when every literal is a run of \\w, so that matches never overlap).
+        """
         index = _literal_index(literals)
         if index is None:
             pattern = _literal_pattern(literals, after_hyphen)
             return [m.span() for m in pattern.finditer(self.text)]
+        if inside is not None and not all(_WORDS_ONLY.fullmatch(lit) for lit in literals):
+            inside = None
         text, n = self.text, len(self.text)
         out: list[tuple[int, int]] = []
         last = 0
@@ -502,6 +546,10 @@ class TextScan:
             if p < last or (p and (_is_word_char(text[p - 1])
                                    or (not after_hyphen and text[p - 1] == "-"))):
                 continue
+            if inside is not None:
+                around = inside.get(p)
+                if around is not None and p + len(index[run][0]) <= around[1]:
+                    continue
             for lit in index[run]:
                 e = p + len(lit)
                 if text.startswith(lit, p) and (e == n or not _is_word_char(text[e])):
@@ -526,29 +574,123 @@ class TextScan:
             r for r in self._runs
             if r in _SPEAKER_WORDS or (len(r) <= 3 and _LABEL_LETTERS.issuperset(r)))
 
+    def _placeholders(self) -> list[tuple[int, int]]:
+        """``_PLACEHOLDER`` matches of at most ``PLACEHOLDER_MAX_WORDS`` words. A match runs
+        from its bracket to the first closing one (a note holds no brackets), so it depends
+        on that stretch of text only: each distinct short stretch is matched once."""
+        text, out = self.text, []
+        seen: dict[str, bool] = {}
+        for s in sorted(self.find("(") + self.find("[")):
+            close = text.find(")" if text[s] == "(" else "]", s + 1)
+            if close < 0:
+                continue
+            key = text[s:close + 1] if close - s <= 80 else ""
+            ok = seen.get(key) if key else None
+            if ok is None:
+                m = _PLACEHOLDER.match(text, s)
+                ok = m is not None and len(WORD.findall(m.group())) <= PLACEHOLDER_MAX_WORDS
+                if key:
+                    seen[key] = ok
+            if ok:
+                out.append((s, close + 1))
+        return out
+
+    @cached_property
+    def _labels(self) -> dict[int, tuple[int, int]]:
+        """Speaker labels at a line start: the start of the id -> the label's span (with
+        its colon)."""
+        text, line_starts = self.text, set()
+        for p, _ in self._short_capitals:  # an id begins after a line start, blanks or a stamp
+            if p == 0 or text[p - 1] == "\n":
+                line_starts.add(p)
+            elif text[p - 1] in " \t)]":
+                line_starts.add(text.rfind("\n", 0, p) + 1)
+        return {m.start("id"): m.span() for m in self.finditer(_LABEL, sorted(line_starts))}
+
+    @cached_property
+    def _stamps(self) -> list[tuple[int, int]]:
+        """Time stamps (they can run over a line break: ``00:01 \\n--> 00:04``)."""
+        text, starts = self.text, []
+        for s, e in self.digit_runs:
+            if e - s <= 2 and text.startswith(":", e):
+                if s and text[s - 1] in "[(":
+                    starts.append(s - 1)
+                starts.append(s)
+        return [m.span() for m in self.finditer(_TIMESTAMP, starts)]
+
+    @cached_property
+    def _voices(self) -> list[tuple[int, int]]:
+        """WebVTT voice tags with a speaker id (they can run over a line break)."""
+        return [m.span() for m in self.finditer(_VOICE, self.find("<v"))
+                if _VOICE_ID.fullmatch(m.group("id").strip())]
+
     @cached_property
     def transparent(self) -> list[tuple[int, int]]:
         """Placeholders, transcriber notes, time stamps, speaker labels (with the colon) and
         voice tags: skipped when looking back for a sentence start (``(ler) Det``, ``V4: Ja``)."""
-        text = self.text
-        spans: list[tuple[int, int]] = []
-        for m in self.finditer(_PLACEHOLDER, sorted(self.find("(") + self.find("["))):
-            if len(WORD.findall(m.group())) <= PLACEHOLDER_MAX_WORDS:
-                spans.append(m.span())
-        stamps = []
-        for s, e in self.digit_runs:
-            if e - s <= 2 and text.startswith(":", e):
-                if s and text[s - 1] in "[(":
-                    stamps.append(s - 1)
-                stamps.append(s)
-        spans.extend(m.span() for m in self.finditer(_TIMESTAMP, stamps))
-        line_starts = sorted({text.rfind("\n", 0, p) + 1 for p, _ in self._short_capitals
-                              if p == 0 or text[p - 1] in "\n \t)]"})
-        spans.extend(m.span() for m in self.finditer(_LABEL, line_starts))
-        for m in self.finditer(_VOICE, self.find("<v")):
-            if _VOICE_ID.fullmatch(m.group("id").strip()):
-                spans.append(m.span())
-        return _union(spans)
+        return _union([*self._placeholders(), *self._stamps, *self._labels.values(),
+                       *self._voices])
+
+    def transparent_near(self, a: int, b: int) -> list[tuple[int, int]]:
+        """The transparent spans on the lines of ``text[a:b]`` (so every one that meets it),
+        found on those lines only."""
+        return self._near(a, b, None)
+
+    def protected_near(self, a: int, b: int,
+                       speakers: Iterable[str] = ()) -> list[tuple[int, int]]:
+        """Sorted protected spans among which is every one that meets ``text[a:b]``: those
+        on its lines, found on those lines only (all of them when a speaker id holds a line
+        break)."""
+        ids = tuple(sorted({s.strip() for s in speakers if s and s.strip()}))
+        if any("\n" in i for i in ids):  # such an id may cross a line break
+            return self.protected(ids)
+        return self._near(a, b, ids)
+
+    def protected_of(self, speakers: Iterable[str], queries: int
+                     ) -> Callable[[int, int], Sequence[tuple[int, int]]]:
+        """A look-up for ``queries`` calls of ``protected_near``: the protected spans of the
+        whole text, found once, when there are many."""
+        ids = tuple(sorted({s.strip() for s in speakers if s and s.strip()}))
+        if queries <= _LOCAL_LOOKUPS:
+            return lambda a, b: self.protected_near(a, b, ids)
+        protected = self.protected(ids)
+        ends = [e for _, e in protected]
+
+        def near(a: int, b: int) -> Sequence[tuple[int, int]]:
+            return protected[max(0, bisect_right(ends, a) - 1):bisect_left(ends, b) + 2]
+
+        return near
+
+    def _near(self, a: int, b: int, ids: tuple[str, ...] | None) -> list[tuple[int, int]]:
+        """The spans (transparent, or protected with ``ids``) of the lines around ``[a, b]``.
+
+        Placeholders, labels, speaker ids and allow-listed terms never cross a line break,
+        so the regexes run over those lines alone find the same as over the whole text;
+        time stamps and voice tags can, so they come from the whole text, and the lines
+        grow until none crosses their edge (then a span merged from several lies within).
+        """
+        text, n = self.text, len(self.text)
+        lo, hi = a, b
+        while True:
+            start = text.rfind("\n", 0, lo) + 1
+            end = text.find("\n", hi)
+            end = n if end < 0 else end
+            crossing = [*_meeting(self._stamps, start, end), *_meeting(self._voices, start, end)]
+            lo = min([start, *(s for s, _ in crossing)])
+            hi = max([end, *(e for _, e in crossing)])
+            if lo == start and hi == end:
+                break
+        spans = [m.span() for m in _PLACEHOLDER.finditer(text, start, end)
+                 if len(WORD.findall(m.group())) <= PLACEHOLDER_MAX_WORDS]
+        spans += [m.span() for m in _LABEL.finditer(text, start, end)]
+        if ids is not None:
+            spans += [m.span() for m in _ID_ANYWHERE.finditer(text, start, end)]
+            spans += [m.span() for m in _literal_pattern(_ALLOWED_WORDS, False).finditer(
+                text, start, end)]
+            if ids:
+                spans += [m.span() for m in _literal_pattern(frozenset(ids), True).finditer(
+                    text, start, end)]
+        return _union([*spans, *crossing])
 
     def protected(self, speakers: Iterable[str] = ()) -> list[tuple[int, int]]:
         """``protected_spans(text, speakers)``: the transparent spans, speaker ids anywhere,
@@ -559,19 +701,24 @@ class TextScan:
         if spans is not None:
             return spans
         text, n = self.text, len(self.text)
-        found = list(self.transparent)
-        last = 0
-        for p, run in self._short_capitals:  # _ID_ANYWHERE
+        labels = self._labels
+        found = []
+        # _ID_ANYWHERE: matches are runs of \w between non-\w, so they never overlap; one
+        # inside the label of its line adds nothing
+        for p, run in self._short_capitals:
+            label = labels.get(p)
+            if label is not None and p + len(run) + 3 <= label[1]:
+                continue
             e = p + len(run)
-            if p >= last and (run in _SPEAKER_WORDS or (e < n and text[e].isdecimal())):
+            if run in _SPEAKER_WORDS or (e < n and text[e].isdecimal()):
                 m = _ID_ANYWHERE.match(text, p)
                 if m is not None:
                     found.append(m.span())
-                    last = m.end()
         found.extend(self.literal_spans(_ALLOWED_WORDS, after_hyphen=False))
         if ids:
-            found.extend(self.literal_spans(frozenset(ids)))
-        spans = self._protected[key] = _union(found)
+            found.extend(self.literal_spans(frozenset(ids), inside=labels))
+        spans = self._protected[key] = _union([*self.transparent, *found]) if found \
+            else self.transparent
         return spans
 
 
@@ -1021,7 +1168,7 @@ def find_gazetteer_names(
     word (``Per``, ``Liv``) is skipped unless a gazetteer surname follows.
     """
     scan = TextScan(text)
-    return _gazetteer_names(scan, _Sentences(text, sentence_starts, scan.transparent),
+    return _gazetteer_names(scan, _Sentences(scan, sentence_starts),
                             _lexicon(lexicon), name_gazetteer() if names is None else names)
 
 
@@ -1086,7 +1233,7 @@ def find_places(
     if not pl:
         return []
     scan = TextScan(text)
-    return _places(scan, _Sentences(text, sentence_starts, scan.transparent),
+    return _places(scan, _Sentences(scan, sentence_starts),
                    _lexicon(lexicon), pl)
 
 
@@ -1116,7 +1263,7 @@ def find_capitalised(
     are skipped.
     """
     scan = TextScan(text)
-    return _capitalised(scan, _Sentences(text, sentence_starts, scan.transparent),
+    return _capitalised(scan, _Sentences(scan, sentence_starts),
                         _lexicon(lexicon))
 
 
@@ -1138,16 +1285,16 @@ def _capitalised(scan: TextScan, sents: _Sentences, lex: Container[str]) -> list
 
 # --- combining -------------------------------------------------------------------------------
 
-def _apply_protection(findings: Iterable[Finding], protected: Sequence[tuple[int, int]],
+def _apply_protection(findings: Iterable[Finding],
+                      near_of: Callable[[int, int], Sequence[tuple[int, int]]],
                       text: str) -> list[Finding]:
     """Drop findings inside protected spans; trim name findings that reach into one
-    (``Nav Gjøvik`` -> ``Gjøvik``). ``protected`` is sorted and disjoint."""
-    ends = [e for _, e in protected]
+    (``Nav Gjøvik`` -> ``Gjøvik``). ``near_of(start, end)``: protected spans (sorted,
+    disjoint) among which is every one that meets ``text[start:end]``."""
     out = []
     for f in findings:
         s, e = f.start, f.end
-        i = bisect_right(ends, s)  # the first protected span ending after s
-        near = protected[max(0, i - 1):bisect_left(ends, e) + 2]
+        near = near_of(s, e)  # only spans that meet [s, e) can hold s or e while trimming
         if f.kind in NAME_KINDS:
             changed = True
             while changed and s < e:
@@ -1222,8 +1369,7 @@ def find_leaks(
     elif scan.text is not text and scan.text != text:
         raise ValueError("find_leaks: the scan is of another text")
     lex = _lexicon(lexicon)
-    protected = scan.protected(speakers)
-    sents = _Sentences(text, frozenset(sentence_starts), scan.transparent)
+    sents = _Sentences(scan, frozenset(sentence_starts))
     found: list[Finding] = []
     found += _fodselsnummer(scan, include_invalid=True)
     found += _account_numbers(scan)
@@ -1238,7 +1384,10 @@ def find_leaks(
         found += _gazetteer_names(scan, sents, lex, name_gazetteer())
         found += _places(scan, sents, lex, place_gazetteer())
     found += _capitalised(scan, sents, lex)
-    return merge_findings(_apply_protection(found, protected, text), text)
+    if not found:
+        return []
+    return merge_findings(_apply_protection(found, scan.protected_of(speakers, len(found)),
+                                            text), text)
 
 
 # --- evaluation ------------------------------------------------------------------------------

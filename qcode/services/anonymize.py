@@ -326,7 +326,7 @@ def _run_check(store: Store, doc: Document, names: Sequence[str] = ()) -> list[D
     tokens = [(s, e, str(p)) for arrays in store.turn_tokens(doc.id).values()
               for s, e, p in zip(arrays["start"], arrays["end"],
                                  arrays.get("pos", [""] * len(arrays["start"])), strict=True)]
-    speakers = {t.speaker for t in store.turns(doc.id) if t.speaker}
+    speakers = store.speaker_ids_by_document([doc.id]).get(doc.id, [])  # not every turn
     findings = find_all_leaks(doc.text, entities=entities, tokens=sorted(tokens),
                               sentence_starts=starts, names=names, speakers=speakers)
     return [DocumentFinding(doc.name, f.start, f.end, f.text, f.kind, f.confidence, f.detail)

@@ -673,8 +673,9 @@ TRICKY = [
     ". ", "! ", "? ", ": ", "…", ", ", ";", "«", "»", "“", "”", "„", "‹", "›", '"', "'", "’",
     "–", "—", "-", "*", "(", ")", "[", "]", "(...)", "(…)", "(ler)", "(pause)", "(veileder)",
     "(ekstern aktør)", "(Tre Ord Her Nå Fem)", "[latter]", "[00:12:31]", "(00:12:31)",
-    "00:00:01.000 --> 00:00:04.000", "12:30", "I:", "I: ", "JS3:", "JS3", "V5", "V5:",
-    "Intervjuer:", "Moderator", "<v JS3>", "<v.loud Marius>", "<v Intervjuer>", "WEBVTT",
+    "00:00:01.000 --> 00:00:04.000", "00:01 \n--> 00:04", "-->", " --> ", "12:30", "I:",
+    "I: ", "JS3:", "JS3", "V5", "V5:", "Intervjuer:", "Moderator", "<v JS3>", "<v.loud Marius>",
+    "<v Intervjuer>", "<v\nJS3>", "<v", ">", "WEBVTT",
     "\n", "\n\n", "\r\n", "\t", " ", "  ", "\u00a0",
     # numbers
     "948 27 316", "91234567", "22 33 44 55", "+47", "+47 ", "0047", "(+47)", "(47)", "4791234567",
@@ -737,6 +738,42 @@ def test_same_findings_as_the_reference_with_given_word_lists(
                  "Lise": frozenset({"given", "surname"})}
     assert_same_as_reference(text, places=places, lexicon=lexicon, gazetteer=gazetteer,
                              names=["Kari", "Marius Fjellheim"])
+
+
+@pytest.mark.parametrize("local_lookups", [0, 10_000])
+def test_same_findings_with_the_protected_spans_of_the_whole_text_or_of_lines(
+        monkeypatch: pytest.MonkeyPatch, local_lookups: int) -> None:
+    """Few look-ups find the protected spans of the lines around a finding, many those of
+    the whole text: both give the same."""
+    monkeypatch.setattr(leaks, "_LOCAL_LOOKUPS", local_lookups)
+    rng = random.Random(local_lookups)
+    for _ in range(30):
+        text = "".join(rng.choice(ALPHABET) for _ in range(60))
+        assert_same_as_reference(text, speakers=["I", "JS3", "Ola Nordmann"])
+    text = (INTERVIEWS / "V4.txt").read_text(encoding="utf-8")
+    assert_same_as_reference(text, speakers=["I", "V4"])
+
+
+@settings(max_examples=SAMENESS_EXAMPLES, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(ALPHABET), st.sampled_from(["\n", " "])),
+                max_size=40),
+       st.lists(st.sampled_from(["I", "JS3", "Ola Nordmann", "i", "A\nB", "Marius"]),
+                max_size=2),
+       st.integers(0, 400), st.integers(0, 60))
+def test_protected_spans_near_a_place_are_those_of_the_whole_text(
+        parts: list[str], speakers: list[str], at: int, length: int) -> None:
+    text = "".join(parts)
+    a = min(at, len(text))
+    b = min(a + length, len(text))
+    scan = leaks.TextScan(text)
+    everywhere = protected_spans(text, speakers)
+    near = scan.protected_near(a, b, speakers)
+    assert set(near) <= set(everywhere)
+    assert {(s, e) for s, e in everywhere if s <= b and a <= e} <= set(near)
+    transparent = leaks.TextScan(text).transparent
+    near_t = scan.transparent_near(a, b)
+    assert set(near_t) <= set(transparent)
+    assert {(s, e) for s, e in transparent if s <= b and a <= e} <= set(near_t)
 
 
 def test_same_findings_as_the_reference_on_a_corpus_seeded_with_leaks() -> None:
