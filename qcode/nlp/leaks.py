@@ -330,7 +330,6 @@ _WORDS_ONLY = re.compile(r"\w+")
 # Up to this many look-ups per check find the protected or transparent spans on the lines
 # around a position; beyond it, those of the whole text are found once.
 _LOCAL_LOOKUPS = 32
-_WWW = re.compile(r"[wW][wW][wW]\.")  # ``www.`` as _URL (re.I) sees it: only w and W fold to w
 _LABEL_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZÆØÅ")
 _SPEAKER_WORDS = frozenset(SPEAKER_WORDS)
 
@@ -440,6 +439,7 @@ class TextScan:
     def __init__(self, text: str) -> None:
         self.text = text
         self._protected: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+        self._positions: dict[str, list[int]] = {}
 
     def finditer(self, pattern: re.Pattern[str], starts: Iterable[int]) -> list[re.Match[str]]:
         """``pattern.finditer(text)`` given, in ascending order, every position where a match
@@ -463,29 +463,47 @@ class TextScan:
         return out
 
     @cached_property
-    def _capitalised(self) -> tuple[list[int], list[str]]:
-        """Start and text of every capitalised word (at a WORD start, the WORD itself)."""
-        found = [(m.start(), m.group()) for m in _scanners()[0].finditer(self.text)]
-        return [p for p, _ in found], [w for _, w in found]
+    def words(self) -> frozenset[str]:
+        """The distinct capitalised words: a capital letter after a non-letter with the
+        rest of its WORD (at a WORD start, the WORD itself), as one scan finds them."""
+        return frozenset(_scanners()[0].findall(self.text))
 
-    @cached_property
-    def _by_word(self) -> dict[str, list[int]]:
-        """Each distinct capitalised word -> the indices of its occurrences."""
-        out: dict[str, list[int]] = {}
-        get = out.get
-        for i, w in enumerate(self._capitalised[1]):
-            seen = get(w)
-            if seen is None:
-                out[w] = [i]
-            else:
-                seen.append(i)
-        return out
+    def word_at(self, p: int) -> str | None:
+        """The capitalised word of ``words`` that the scan finds at ``p``, if any: the scan
+        matches there, and no earlier part of the same WORD (after ' ’ or -) begins with a
+        capital (the scan would have taken ``p`` into that match)."""
+        text = self.text
+        m = _scanners()[0].match(text, p)
+        if m is None:
+            return None
+        j = p
+        while j >= 2 and text[j - 1] in _SEPS and _is_letter(text[j - 2]):
+            k = j - 2
+            while k and _is_letter(text[k - 1]):
+                k -= 1
+            if _cap_first(text[k]):
+                return None
+            j = k
+        return m.group()
+
+    def positions(self, word: str) -> list[int]:
+        """Where the scan finds ``word`` (one of ``words``), ascending."""
+        found = self._positions.get(word)
+        if found is None:
+            text, found = self.text, []
+            i = text.find(word)
+            while i >= 0:
+                if self.word_at(i) == word:
+                    found.append(i)
+                i = text.find(word, i + 1)
+            self._positions[word] = found
+        return found
 
     @cached_property
     def _runs(self) -> dict[str, list[tuple[str, int]]]:
         """Leading letter run -> (word, offset) of every capitalised part of every word."""
         out: dict[str, list[tuple[str, int]]] = {}
-        for w in self._by_word:
+        for w in self.words:
             for off, run in _word_runs(w):
                 out.setdefault(run, []).append((w, off))
         return out
@@ -493,14 +511,17 @@ class TextScan:
     def capitalised_at(self, runs: Iterable[str]) -> list[tuple[int, str]]:
         """Sorted ``(position, run)`` of every capital letter after a non-letter (inside a
         word too: ``Nord-Odal``, ``O'Brien``) that begins one of the letter runs ``runs``."""
-        starts = self._capitalised[0]
-        by_word, found = self._by_word, self._runs
+        found = self._runs
         out: list[tuple[int, str]] = []
         for run in runs:
             for w, off in found.get(run, ()):
-                out.extend((starts[i] + off, run) for i in by_word[w])
+                out.extend((p + off, run) for p in self.positions(w))
         out.sort()
         return out
+
+    def occurrences(self, words: Iterable[str]) -> list[tuple[int, str]]:
+        """Sorted ``(position, word)`` of every occurrence of the capitalised ``words``."""
+        return sorted((p, w) for w in words for p in self.positions(w))
 
     def literal_starts(self, literals: Iterable[str], *,
                        with_s: bool = False) -> list[int] | None:
@@ -518,9 +539,8 @@ class TextScan:
                 runs.add(lit + "s")
         return sorted({p for p, _ in self.capitalised_at(runs)})
 
-    def _word_start(self, i: int) -> bool:
-        """Capitalised word ``i`` is where a WORD match starts (not after ``x-`` or ``x'``)."""
-        p = self._capitalised[0][i]
+    def word_start(self, p: int) -> bool:
+        """A WORD match starts at ``p`` (a letter): not after ``x-``, ``x'`` or ``x’``."""
         return p < 2 or self.text[p - 1] not in _SEPS or not _is_letter(self.text[p - 2])
 
     def literal_spans(self, literals: frozenset[str], *, after_hyphen: bool = True,
@@ -938,8 +958,11 @@ def find_urls(text: str) -> list[Finding]:
 
 
 def _urls(scan: TextScan) -> list[Finding]:
+    text = scan.text
     starts = [c - k for c in scan.find("://") for k in (5, 4) if c >= k]
-    starts += [m.start() for m in _WWW.finditer(scan.text)]
+    # ``www.`` as _URL (re.I) sees it: only w and W fold to w
+    starts += [i - 2 for i in [*scan.find("w."), *scan.find("W.")]
+               if i >= 2 and text[i - 2:i].lower() == "ww"]
     out = []
     for m in scan.finditer(_URL, sorted(starts)):
         s = m.group().rstrip(".,;:!?’”»")
@@ -1175,43 +1198,39 @@ def find_gazetteer_names(
 def _gazetteer_names(scan: TextScan, sents: _Sentences, lex: Container[str],
                      gaz: Mapping[str, frozenset[str]]) -> list[Finding]:
     text, n = scan.text, len(scan.text)
-    starts, words = scan._capitalised
-    by_word = scan._by_word
     kinds_of = {}
-    for w in by_word:  # each distinct capitalised word once
+    for w in scan.words:  # each distinct capitalised word once
         kinds = _gazetteer_kind(w, gaz)
         if kinds and w not in _ALLOWED_WORDS and _is_capitalised(w) and not _is_all_caps(w):
             kinds_of[w] = kinds
     out: list[Finding] = []
-    done = -1  # words up to this index are part of a finding already
-    for i in sorted(i for w in kinds_of for i in by_word[w]):
-        if i <= done or not scan._word_start(i):
+    done = 0  # the end of the last finding: the words before it are part of it
+    for p, w in scan.occurrences(kinds_of):
+        if p < done or not scan.word_start(p):
             continue
-        p, w = starts[i], words[i]
         kinds = kinds_of[w]
         common_start = _known(w, lex) and sents.is_start(p)
         # extend to following capitalised name-like words on the same line: the next WORD
-        # after nothing but spaces is capitalised exactly when it is the next capitalised word
-        j = i
-        while j + 1 < len(starts):
-            gap_end = gap_start = starts[j] + len(words[j])
+        # after nothing but spaces is capitalised exactly when the scan finds a word there
+        end = p + len(w)
+        extended = False
+        while True:
+            gap_end = end
             while gap_end < n and text[gap_end] in " \u00a0":
                 gap_end += 1
-            v = words[j + 1]
-            if gap_end == gap_start or starts[j + 1] != gap_end or not _is_capitalised(v) \
-                    or _is_all_caps(v) or v in _ALLOWED_WORDS:
+            v = scan.word_at(gap_end) if gap_end > end else None
+            if v is None or not _is_capitalised(v) or _is_all_caps(v) or v in _ALLOWED_WORDS:
                 break
             vk = _gazetteer_kind(v, gaz)
             if common_start and "surname" not in vk:
                 break
             if not vk and _known(v, lex):
                 break
-            j += 1
-        if j > i and ("given" in kinds or common_start):
-            end = starts[j] + len(words[j])
+            end, extended = gap_end + len(v), True
+        if extended and ("given" in kinds or common_start):
             out.append(Finding(p, end, text[p:end], "gazetteer", "high",
                                "given name followed by a capitalised name"))
-            done = j
+            done = end
             continue
         if not common_start:
             role = "given name" if "given" in kinds else "surname"
@@ -1268,19 +1287,12 @@ def find_capitalised(
 
 
 def _capitalised(scan: TextScan, sents: _Sentences, lex: Container[str]) -> list[Finding]:
-    starts = scan._capitalised[0]
-    by_word = scan._by_word
-    unknown = [w for w in by_word  # each distinct capitalised word once
+    unknown = [w for w in scan.words  # each distinct capitalised word once
                if len(w) >= 2 and w not in _ALLOWED_WORDS and _is_capitalised(w)
                and not _known(w, lex) and not (len(w) <= 5 and _is_all_caps(w))]
-    out = []
-    for i in sorted(i for w in unknown for i in by_word[w]):
-        p = starts[i]
-        if scan._word_start(i) and not sents.is_start(p):
-            w = scan._capitalised[1][i]
-            out.append(Finding(p, p + len(w), w, "capitalised", "low",
-                               "capitalised, not in lexicon"))
-    return out
+    return [Finding(p, p + len(w), w, "capitalised", "low", "capitalised, not in lexicon")
+            for p, w in scan.occurrences(unknown)
+            if scan.word_start(p) and not sents.is_start(p)]
 
 
 # --- combining -------------------------------------------------------------------------------

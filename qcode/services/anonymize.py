@@ -105,13 +105,6 @@ def _vocabulary() -> Any:
     return Vocabulary(LemmaLookup.default())
 
 
-def _allowed_spans(text: str) -> list[tuple[int, int]]:
-    from qcode.nlp.leaks import ALLOWED_TERMS
-
-    alt = "|".join(re.escape(t) for t in sorted(ALLOWED_TERMS, key=len, reverse=True))
-    return [m.span() for m in re.finditer(rf"(?<![\w-])(?:{alt})(?!\w)", text)]
-
-
 def _model_hints(text: str, tokens: Sequence[tuple[int, int, str]],
                  sentence_starts: Iterable[int]) -> list[Finding]:
     """Proper-noun tags (low) and name-shaped unknown capitalised words (medium)."""
@@ -180,19 +173,17 @@ def _overlaps(spans: Sequence[tuple[int, int]], ends: Sequence[int], s: int, e: 
     return i < len(spans) and spans[i][0] < e
 
 
-def _inside(spans: Sequence[tuple[int, int]], starts: Sequence[int], s: int, e: int) -> bool:
-    """``[s, e)`` lies inside one of the sorted, disjoint ``spans`` (``starts``: their
-    starts)."""
-    i = bisect_right(starts, s) - 1
-    return i >= 0 and e <= spans[i][1]
+def _protected(near: Callable[[int, int], Sequence[tuple[int, int]]], s: int, e: int) -> bool:
+    """``[s, e)`` (not empty) lies inside a protected span; ``near``: a look-up of the
+    protected spans that meet a stretch of text (``TextScan.protected_of``)."""
+    return any(a <= s and e <= b for a, b in near(s, e))
 
 
-def _same_name_elsewhere(text: str, findings: Sequence[Finding],
-                         protected_of: Callable[[], Sequence[tuple[int, int]]],
-                         scan: TextScan | None = None) -> list[Finding]:
+def _same_name_elsewhere(text: str, findings: Sequence[Finding], scan: TextScan,
+                         speakers: Sequence[str]) -> list[Finding]:
     """Other occurrences of words found as names with medium or high confidence.
 
-    ``findings``: sorted and merged (no overlaps); ``protected_of``: the protected spans.
+    ``findings``: sorted and merged (no overlaps); ``scan``: a ``TextScan`` of ``text``.
     """
     from qcode.nlp.leaks import NAME_KINDS, WORD, Finding
 
@@ -206,21 +197,18 @@ def _same_name_elsewhere(text: str, findings: Sequence[Finding],
                     words.setdefault(w, f)
     if not words:
         return []
-    protected = protected_of()
-    protected_starts = [a for a, _ in protected]
     covered = [(f.start, f.end) for f in findings]
     covered_ends = [b for _, b in covered]
     out = []
     pattern = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, sorted(words, key=len,
                                                                             reverse=True)))
                          + r")(?:s)?(?![\w-])")
-    starts = scan.literal_starts(words, with_s=True) if scan is not None else None
-    matches: Iterable[re.Match[str]] = pattern.finditer(text)
-    if scan is not None and starts is not None:  # only where a capitalised word begins so
-        matches = scan.finditer(pattern, starts)
+    starts = scan.literal_starts(words, with_s=True)  # where a capitalised word begins so
+    matches = list(pattern.finditer(text)) if starts is None else scan.finditer(pattern, starts)
+    near = scan.protected_of(speakers, len(matches))
     for m in matches:
         s, e = m.span()
-        if _overlaps(covered, covered_ends, s, e) or _inside(protected, protected_starts, s, e):
+        if _overlaps(covered, covered_ends, s, e) or _protected(near, s, e):
             continue
         src = words.get(m.group()) or words.get(m.group()[:-1])
         if src is None:
@@ -240,7 +228,13 @@ def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
     also reports model entities on the allow-listed names (Norge, Nav ...): for
     measuring name detection, never for checking documents.
     """
-    from qcode.nlp.leaks import TextScan, find_entities, find_leaks, merge_findings
+    from qcode.nlp.leaks import (
+        ALLOWED_TERMS,
+        TextScan,
+        find_entities,
+        find_leaks,
+        merge_findings,
+    )
 
     starts = list(sentence_starts)
     speakers = list(speakers)
@@ -249,17 +243,13 @@ def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
     base = find_leaks(text, entities=trusted, sentence_starts=starts, names=names,
                       speakers=speakers, scan=scan)
 
-    def protected() -> list[tuple[int, int]]:
-        return scan.protected(speakers)
-
     hints = [*_model_hints(text, tokens, starts), *doubtful]
     extra = []
     if hints:
-        spans = protected()
-        span_starts = [a for a, _ in spans]
-        extra = [f for f in hints if not _inside(spans, span_starts, f.start, f.end)]
+        near = scan.protected_of(speakers, len(hints))
+        extra = [f for f in hints if not _protected(near, f.start, f.end)]
     if not allow_list:
-        allowed = _allowed_spans(text)
+        allowed = scan.literal_spans(frozenset(ALLOWED_TERMS), after_hyphen=False)
         extra += [f for f in find_entities(text, entities)
                   if any(f.start < b and a < f.end for a, b in allowed)]
     found = merge_findings([*base, *extra], text) if extra else list(base)
@@ -269,7 +259,7 @@ def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
         found = [f for f in found if not (f.confidence == "low" and any(
             a <= f.start and f.end <= b for a, b in titles))]
     found = merge_findings(_extend_heads(text, found), text)
-    more = _same_name_elsewhere(text, found, protected, scan)
+    more = _same_name_elsewhere(text, found, scan, speakers)
     return merge_findings([*found, *more], text) if more else found
 
 

@@ -621,6 +621,9 @@ def assert_same_as_reference(text: str, *, starts: Sequence[int] = (),
         ("find_all_leaks", anonymize.find_all_leaks, ref.find_all_leaks,
          {"sentence_starts": starts, "speakers": speakers, "names": names,
           "entities": entities, "tokens": tokens}),
+        ("find_all_leaks without the allow-list", anonymize.find_all_leaks,
+         ref.find_all_leaks, {"sentence_starts": starts, "speakers": speakers,
+                              "entities": entities, "tokens": tokens, "allow_list": False}),
     ]
     if places is not None:
         pl = list(places)
@@ -738,6 +741,28 @@ def test_same_findings_as_the_reference_with_given_word_lists(
                  "Lise": frozenset({"given", "surname"})}
     assert_same_as_reference(text, places=places, lexicon=lexicon, gazetteer=gazetteer,
                              names=["Kari", "Marius Fjellheim"])
+
+
+def test_character_tests_agree_with_the_regex_classes() -> None:
+    """The candidate scans and the character tests mean what the detectors' regexes mean."""
+    words, numbers = leaks._scanners()
+    letter, word_char = re.compile(r"[^\W\d_]"), re.compile(r"\w")
+    chars = [chr(i) for i in [*range(0x10000), *range(0x10000, 0x110000, 97)]]
+    for c in chars:
+        assert leaks._is_letter(c) == bool(letter.fullmatch(c)), hex(ord(c))
+        assert leaks._is_word_char(c) == bool(word_char.fullmatch(c)), hex(ord(c))
+        assert (words.fullmatch(c) is not None) == leaks._cap_first(c), hex(ord(c))
+        assert (numbers.fullmatch(c) is not None) == c.isdecimal(), hex(ord(c))
+
+
+@settings(max_examples=SAMENESS_EXAMPLES, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(ALPHABET), st.text(max_size=3)), max_size=40))
+def test_capitalised_words_and_their_positions_are_those_of_the_scan(parts: list[str]) -> None:
+    text = "".join(parts)
+    scan = leaks.TextScan(text)
+    expected = {(m.start(), m.group()) for m in leaks._scanners()[0].finditer(text)}
+    assert scan.words == {w for _, w in expected}
+    assert {(p, w) for w in scan.words for p in scan.positions(w)} == expected
 
 
 @pytest.mark.parametrize("local_lookups", [0, 10_000])
