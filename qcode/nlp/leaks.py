@@ -55,17 +55,20 @@ first word when it is a common word.
 Word lists (``qcode/nlp/data/``, rebuilt by ``scripts/nlp/build_name_gazetteer.py``)
 are read lazily on first use and cached.
 
-How the detectors run: a check reads every document at import, so it must cost well
-under a microsecond per word. Most of a transcript is lower-case words that no
-detector can match, so no detector scans the whole text with its own regex. A
-``TextScan`` finds, once per text, the *candidates*: capitalised words (two fast
-character-class scans, the other one for digit runs) and a few rare characters
-(``(``, ``[``, ``@``, ``://``, ``www.``, ``<v``). Each detector then tries its regex
-only where a match can start (``TextScan.finditer``: the same matches as
-``pattern.finditer(text)``, given every position where one can start), and the word
-detectors look words up once per distinct word. Places, allow-listed terms and speaker
-ids are found by dictionary look-up from the capitalised words instead of one large
-alternation. The protected spans and sentence starts are computed once per check.
+How the detectors run: import checks every new document, so a check must cost well
+under a microsecond per word, and most of a transcript is lower-case words that no
+detector can match. So no detector runs its regex over the whole text. A ``TextScan``
+finds, once per text, the candidates: the distinct capitalised words (one ``findall``
+whose pattern begins with a character class) and the runs of digits; rare characters
+(``@``, ``://``, ``w.``) are found with ``str.find``. Each detector tries its own regex
+only where a match can start (``TextScan.finditer``, the same matches as
+``pattern.finditer(text)`` given every position where one can start); the word detectors
+look each distinct word up once and ask for the positions of the few they want; places,
+allow-listed terms and speaker ids are looked up by their leading letters instead of one
+large alternation. The protected and transparent spans are only needed around findings
+and sentence starts, so they are found on those lines (all of them once, when there are
+many look-ups). ``tests/core/leaks_reference.py`` keeps the straightforward detectors,
+and the tests hold these to exactly the same findings.
 """
 
 from __future__ import annotations
@@ -330,6 +333,10 @@ _WORDS_ONLY = re.compile(r"\w+")
 # Up to this many look-ups per check find the protected or transparent spans on the lines
 # around a position; beyond it, those of the whole text are found once.
 _LOCAL_LOOKUPS = 32
+# The positions of the first this many capitalised words asked for are found with one
+# str.find pass through the text each; then one scan notes every word's (it costs about as
+# much as this many passes).
+_FIND_WORDS = 16
 _LABEL_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZÆØÅ")
 _SPEAKER_WORDS = frozenset(SPEAKER_WORDS)
 
@@ -429,17 +436,19 @@ def _meeting(spans: Sequence[tuple[int, int]], start: int,
 class TextScan:
     """Where in one text the detectors can match, found once and shared by them.
 
-    The parts are computed on first use: the capitalised words (a capital letter after a
-    non-letter, with the rest of its WORD), the runs of decimal digits, the transparent
-    spans (placeholders, time stamps, labels) and the protected spans. A detector tries its
-    regex only at the positions where a match can start (``finditer``), which gives the
-    same matches as running it over the whole text.
+    Each part is found on first use: the distinct capitalised words (a capital letter
+    after a non-letter, with the rest of its WORD) and, for the words a detector asks for,
+    their positions; the runs of decimal digits; the transparent and protected spans near
+    a position, or of the whole text. A detector tries its regex only at the positions
+    where a match can start (``finditer``), which gives the same matches as running it
+    over the whole text.
     """
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._protected: dict[tuple[str, ...], list[tuple[int, int]]] = {}
         self._positions: dict[str, list[int]] = {}
+        self._indexed = False  # _positions holds every word
 
     def finditer(self, pattern: re.Pattern[str], starts: Iterable[int]) -> list[re.Match[str]]:
         """``pattern.finditer(text)`` given, in ascending order, every position where a match
@@ -487,17 +496,28 @@ class TextScan:
         return m.group()
 
     def positions(self, word: str) -> list[int]:
-        """Where the scan finds ``word`` (one of ``words``), ascending."""
+        """Where the scan finds ``word`` (one of ``words``), ascending: by ``str.find`` for
+        the first few words asked for, then from one scan that notes every word's."""
         found = self._positions.get(word)
-        if found is None:
-            text, found = self.text, []
+        if found is not None:
+            return found
+        if self._indexed:
+            return []
+        text = self.text
+        if len(self._positions) < _FIND_WORDS:
+            found = []
             i = text.find(word)
             while i >= 0:
                 if self.word_at(i) == word:
                     found.append(i)
                 i = text.find(word, i + 1)
             self._positions[word] = found
-        return found
+            return found
+        index: dict[str, list[int]] = {}
+        for m in _scanners()[0].finditer(text):
+            index.setdefault(m.group(), []).append(m.start())
+        self._positions, self._indexed = index, True
+        return index.get(word, [])
 
     @cached_property
     def _runs(self) -> dict[str, list[tuple[str, int]]]:
