@@ -655,8 +655,9 @@ def naive_sentence_starts(text: str) -> list[int]:
 def test_same_findings_as_the_reference_on_the_corpus(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert_same_as_reference(text)
-    speakers = sorted(set(re.findall(r"^([A-ZÆØÅ][\wÆØÅæøå]{0,11}):", text, re.M)))
-    assert_same_as_reference(text, starts=naive_sentence_starts(text), speakers=speakers)
+    if path.suffix in (".txt", ".vtt"):  # transcripts: as a pipeline and the turns give them
+        speakers = sorted(set(re.findall(r"^([A-ZÆØÅ][\wÆØÅæøå]{0,11}):", text, re.M)))
+        assert_same_as_reference(text, starts=naive_sentence_starts(text), speakers=speakers)
 
 
 @pytest.mark.skipif(not BENCH_TRANSCRIPTS.is_dir(), reason="benchmark transcripts not generated")
@@ -765,13 +766,14 @@ def test_capitalised_words_and_their_positions_are_those_of_the_scan(parts: list
     assert {(p, w) for w in scan.words for p in scan.positions(w)} == expected
 
 
-@pytest.mark.parametrize("local_lookups", [0, 10_000])
-def test_same_findings_with_the_protected_spans_of_the_whole_text_or_of_lines(
-        monkeypatch: pytest.MonkeyPatch, local_lookups: int) -> None:
-    """Few look-ups find the protected spans of the lines around a finding, many those of
-    the whole text: both give the same."""
-    monkeypatch.setattr(leaks, "_LOCAL_LOOKUPS", local_lookups)
-    rng = random.Random(local_lookups)
+@pytest.mark.parametrize("limit", [0, 10_000])
+def test_same_findings_with_the_spans_and_positions_of_the_whole_text_or_of_parts(
+        monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    """Few look-ups find the protected spans of the lines around a finding and the
+    positions of a word with str.find, many those of the whole text: both give the same."""
+    monkeypatch.setattr(leaks, "_LOCAL_LOOKUPS", limit)
+    monkeypatch.setattr(leaks, "_FIND_WORDS", limit)
+    rng = random.Random(limit)
     for _ in range(30):
         text = "".join(rng.choice(ALPHABET) for _ in range(60))
         assert_same_as_reference(text, speakers=["I", "JS3", "Ola Nordmann"])
