@@ -31,7 +31,7 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -309,14 +309,17 @@ def check_document(store: Store, ref: str, *, names: Sequence[str] = (),
     return _findings(store, {doc.id: doc.name}, loaded=doc)[doc.id]
 
 
-def _run_check(store: Store, doc: Document, names: Sequence[str] = ()) -> list[DocumentFinding]:
-    """The check itself: every detector over the text of one document version."""
+def _run_check(store: Store, doc: Document, names: Sequence[str] = (),
+               speakers: Sequence[str] | None = None) -> list[DocumentFinding]:
+    """The check itself: every detector over the text of one document version
+    (``speakers``: its speaker ids, when the caller has read them already)."""
     entities = [(s, e, label) for _t, s, e, label in store.entities(doc.id)]
     starts = [s for _t, s, _e in store.sentences(doc.id)]
     tokens = [(s, e, str(p)) for arrays in store.turn_tokens(doc.id).values()
               for s, e, p in zip(arrays["start"], arrays["end"],
                                  arrays.get("pos", [""] * len(arrays["start"])), strict=True)]
-    speakers = store.speaker_ids_by_document([doc.id]).get(doc.id, [])  # not every turn
+    if speakers is None:
+        speakers = store.speaker_ids_by_document([doc.id]).get(doc.id, [])
     findings = find_all_leaks(doc.text, entities=entities, tokens=sorted(tokens),
                               sentence_starts=starts, names=names, speakers=speakers)
     return [DocumentFinding(doc.name, f.start, f.end, f.text, f.kind, f.confidence, f.detail)
@@ -354,28 +357,32 @@ def leak_rules_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def _inputs(store: Store, document_ids: Sequence[int]) -> dict[int, str]:
+def _inputs(store: Store, document_ids: Sequence[int],
+            speakers: Mapping[int, Sequence[str]] | None = None) -> dict[int, str]:
     """The fingerprint of everything the check of each document version reads: the
-    rules, the stored annotation (pipeline, when, how much) and the speaker ids."""
+    rules, the stored annotation (pipeline, when, how much) and the speaker ids (read
+    here unless given)."""
     import hashlib
 
     rules = leak_rules_version()
     stamps = store.annotation_stamps(document_ids)
-    speakers = store.speaker_ids_by_document(document_ids)
+    if speakers is None:
+        speakers = store.speaker_ids_by_document(document_ids)
     return {d: hashlib.sha256(json.dumps([rules, stamps.get(d), speakers.get(d, [])],
                                          ensure_ascii=False).encode()).hexdigest()[:32]
             for d in document_ids}
 
 
 def _check_and_store(store: Store, document_id: int, inputs: str,
-                     loaded: Document | None = None) -> list[DocumentFinding]:
+                     loaded: Document | None = None,
+                     speakers: Sequence[str] | None = None) -> list[DocumentFinding]:
     """Run the check on a document version and keep its findings (best effort: a project
     another program is writing to gets them next time)."""
     from qcode.errors import ProjectError
 
     doc = loaded if loaded is not None and loaded.id == document_id else \
         store.document(document_id)
-    found = _run_check(store, doc)
+    found = _run_check(store, doc, speakers=speakers)
     try:
         with store.transaction():
             store.save_leak_check(document_id, inputs, [
@@ -467,10 +474,12 @@ def record_import_findings(store: Store, document_ids: Sequence[int],
     """The check right after import: stores the findings, warns and records counts
     (never the text) in the event log."""
     counts: dict[str, int] = {}
-    inputs = _inputs(store, document_ids)
+    speakers = store.speaker_ids_by_document(document_ids)
+    inputs = _inputs(store, document_ids, speakers)
     with store.transaction():
         for doc_id in document_ids:
-            found = _check_and_store(store, doc_id, inputs[doc_id])
+            found = _check_and_store(store, doc_id, inputs[doc_id],
+                                     speakers=speakers.get(doc_id, []))
             high = [f for f in found if f.confidence == "high"]
             if high:
                 counts[high[0].document] = len(high)
