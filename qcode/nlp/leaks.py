@@ -978,11 +978,13 @@ def find_urls(text: str) -> list[Finding]:
 
 
 def _urls(scan: TextScan) -> list[Finding]:
+    # http(s):// or www. (as _URL, re.I, sees it: only w and W fold to w); one character
+    # is found much faster than a string
     text = scan.text
-    starts = [c - k for c in scan.find("://") for k in (5, 4) if c >= k]
-    # ``www.`` as _URL (re.I) sees it: only w and W fold to w
-    starts += [i - 2 for i in [*scan.find("w."), *scan.find("W.")]
-               if i >= 2 and text[i - 2:i].lower() == "ww"]
+    colons = [i - 1 for i in scan.find("/") if i and text.startswith("://", i - 1)]
+    starts = [c - k for c in colons for k in (5, 4) if c >= k]  # https, http
+    starts += [i for i in [*scan.find("w"), *scan.find("W")]
+               if text[i:i + 3].lower() == "www" and text.startswith(".", i + 3)]
     out = []
     for m in scan.finditer(_URL, sorted(starts)):
         s = m.group().rstrip(".,;:!?’”»")
