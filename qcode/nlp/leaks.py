@@ -463,7 +463,8 @@ class TextScan:
         return out
 
     def find(self, sub: str) -> list[int]:
-        """Every position where ``sub`` occurs."""
+        """Every position where ``sub`` occurs (one character is found many times faster
+        than a longer string)."""
         text, out = self.text, []
         i = text.find(sub)
         while i >= 0:
@@ -661,7 +662,8 @@ class TextScan:
     @cached_property
     def _voices(self) -> list[tuple[int, int]]:
         """WebVTT voice tags with a speaker id (they can run over a line break)."""
-        return [m.span() for m in self.finditer(_VOICE, self.find("<v"))
+        starts = [i for i in self.find("<") if self.text.startswith("<v", i)]
+        return [m.span() for m in self.finditer(_VOICE, starts)
                 if _VOICE_ID.fullmatch(m.group("id").strip())]
 
     @cached_property
