@@ -30,7 +30,8 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +42,7 @@ from qcode.models import Document
 from qcode.store import Store
 
 if TYPE_CHECKING:
-    from qcode.nlp.leaks import Finding
+    from qcode.nlp.leaks import Finding, TextScan
 
 PLACEHOLDERS = {
     "fodselsnummer": "(fødselsnummer)", "d_number": "(fødselsnummer)", "number": "(nummer)",
@@ -63,6 +64,8 @@ INSTITUTION_HEADS = frozenset({
     "gata", "vei", "veien", "allé", "plass", "torg", "park", "senter", "kommune", "fylke",
     "bydel", "stasjon", "politistasjon", "lensmannskontor", "universitet", "høgskole",
     "bibliotek", "museum", "hotell", "bru", "idrettslag"})
+_HEAD = re.compile(r"[ \u00a0](\w+)")  # the word after a name
+_BEFORE_ENTITY = " \t«»“”„\"'‹›(–—-"  # looked through for a sentence start before an entity
 
 
 @dataclass(frozen=True)
@@ -102,13 +105,6 @@ def _vocabulary() -> Any:
     return Vocabulary(LemmaLookup.default())
 
 
-def _allowed_spans(text: str) -> list[tuple[int, int]]:
-    from qcode.nlp.leaks import ALLOWED_TERMS
-
-    alt = "|".join(re.escape(t) for t in sorted(ALLOWED_TERMS, key=len, reverse=True))
-    return [m.span() for m in re.finditer(rf"(?<![\w-])(?:{alt})(?!\w)", text)]
-
-
 def _model_hints(text: str, tokens: Sequence[tuple[int, int, str]],
                  sentence_starts: Iterable[int]) -> list[Finding]:
     """Proper-noun tags (low) and name-shaped unknown capitalised words (medium)."""
@@ -141,11 +137,14 @@ def _sort_entities(text: str, entities: Sequence[tuple[int, int, str]],
     known = _vocabulary().known
     starts = set(sentence_starts)
     trusted, doubtful = [], []
+    n = len(text)
     for s, e, label in entities:
         words = WORD.findall(text[s:e])
-        before = text[:s].rstrip(" \t«»“”„\"'‹›(–—-")
-        at_start = not before or before[-1] in "\n.!?:…" or any(
-            k in starts for k in range(len(before), s + 1))
+        j = min(s, n) if s >= 0 else max(0, n + s)  # len(text[:s])
+        while j and text[j - 1] in _BEFORE_ENTITY:  # text[:s].rstrip(_BEFORE_ENTITY)
+            j -= 1
+        at_start = not j or text[j - 1] in "\n.!?:…" or any(
+            k in starts for k in range(j, s + 1))
         if words and at_start and all(known(w.lower()) for w in words):
             doubtful.append(Finding(s, e, text[s:e], "capitalised", "low",
                                     f"{str(label).upper()} entity, but an ordinary word at "
@@ -160,18 +159,32 @@ def _extend_heads(text: str, findings: Sequence[Finding]) -> list[Finding]:
 
     out = []
     for f in findings:
-        m = re.match(r"[ \u00a0](\w+)", text[f.end:])
-        if f.kind in NAME_KINDS and m and m.group(1) in INSTITUTION_HEADS:
-            end = f.end + m.end()
+        m = _HEAD.match(text, f.end) if f.kind in NAME_KINDS else None
+        if m and m.group(1) in INSTITUTION_HEADS:
+            end = m.end()
             f = Finding(f.start, end, text[f.start:end], f.kind, f.confidence, f.detail)
         out.append(f)
     return out
 
 
-def _same_name_elsewhere(text: str, findings: Sequence[Finding],
-                         protected_of: Callable[[], Sequence[tuple[int, int]]]
-                         ) -> list[Finding]:
-    """Other occurrences of words found as names with medium or high confidence."""
+def _overlaps(spans: Sequence[tuple[int, int]], ends: Sequence[int], s: int, e: int) -> bool:
+    """``[s, e)`` overlaps one of the sorted, disjoint ``spans`` (``ends``: their ends)."""
+    i = bisect_right(ends, s)
+    return i < len(spans) and spans[i][0] < e
+
+
+def _protected(near: Callable[[int, int], Sequence[tuple[int, int]]], s: int, e: int) -> bool:
+    """``[s, e)`` (not empty) lies inside a protected span; ``near``: a look-up of the
+    protected spans that meet a stretch of text (``TextScan.protected_of``)."""
+    return any(a <= s and e <= b for a, b in near(s, e))
+
+
+def _same_name_elsewhere(text: str, findings: Sequence[Finding], scan: TextScan,
+                         speakers: Sequence[str]) -> list[Finding]:
+    """Other occurrences of words found as names with medium or high confidence.
+
+    ``findings``: sorted and merged (no overlaps); ``scan``: a ``TextScan`` of ``text``.
+    """
     from qcode.nlp.leaks import NAME_KINDS, WORD, Finding
 
     known = _vocabulary().known
@@ -184,16 +197,18 @@ def _same_name_elsewhere(text: str, findings: Sequence[Finding],
                     words.setdefault(w, f)
     if not words:
         return []
-    protected = protected_of()
     covered = [(f.start, f.end) for f in findings]
+    covered_ends = [b for _, b in covered]
     out = []
     pattern = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, sorted(words, key=len,
                                                                             reverse=True)))
                          + r")(?:s)?(?![\w-])")
-    for m in pattern.finditer(text):
+    starts = scan.literal_starts(words, with_s=True)  # where a capitalised word begins so
+    matches = list(pattern.finditer(text)) if starts is None else scan.finditer(pattern, starts)
+    near = scan.protected_of(speakers, len(matches))
+    for m in matches:
         s, e = m.span()
-        if any(a < e and s < b for a, b in covered) or any(a <= s and e <= b
-                                                           for a, b in protected):
+        if _overlaps(covered, covered_ends, s, e) or _protected(near, s, e):
             continue
         src = words.get(m.group()) or words.get(m.group()[:-1])
         if src is None:
@@ -213,25 +228,28 @@ def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
     also reports model entities on the allow-listed names (Norge, Nav ...): for
     measuring name detection, never for checking documents.
     """
-    from qcode.nlp.leaks import find_entities, find_leaks, merge_findings, protected_spans
+    from qcode.nlp.leaks import (
+        ALLOWED_TERMS,
+        TextScan,
+        find_entities,
+        find_leaks,
+        merge_findings,
+    )
 
     starts = list(sentence_starts)
     speakers = list(speakers)
+    scan = TextScan(text)  # shared by the detectors: each part is found once
     trusted, doubtful = _sort_entities(text, entities, starts)
     base = find_leaks(text, entities=trusted, sentence_starts=starts, names=names,
-                      speakers=speakers)
-    found_protected: list[list[tuple[int, int]]] = []
-
-    def protected() -> list[tuple[int, int]]:  # find_leaks had them too: only when needed
-        if not found_protected:
-            found_protected.append(protected_spans(text, speakers))
-        return found_protected[0]
+                      speakers=speakers, scan=scan)
 
     hints = [*_model_hints(text, tokens, starts), *doubtful]
-    extra = [f for f in hints
-             if not any(a <= f.start and f.end <= b for a, b in protected())] if hints else []
+    extra = []
+    if hints:
+        near = scan.protected_of(speakers, len(hints))
+        extra = [f for f in hints if not _protected(near, f.start, f.end)]
     if not allow_list:
-        allowed = _allowed_spans(text)
+        allowed = scan.literal_spans(frozenset(ALLOWED_TERMS), after_hyphen=False)
         extra += [f for f in find_entities(text, entities)
                   if any(f.start < b and a < f.end for a, b in allowed)]
     found = merge_findings([*base, *extra], text) if extra else list(base)
@@ -241,7 +259,7 @@ def find_all_leaks(text: str, *, entities: Sequence[tuple[int, int, str]] = (),
         found = [f for f in found if not (f.confidence == "low" and any(
             a <= f.start and f.end <= b for a, b in titles))]
     found = merge_findings(_extend_heads(text, found), text)
-    more = _same_name_elsewhere(text, found, protected)
+    more = _same_name_elsewhere(text, found, scan, speakers)
     return merge_findings([*found, *more], text) if more else found
 
 
@@ -291,14 +309,17 @@ def check_document(store: Store, ref: str, *, names: Sequence[str] = (),
     return _findings(store, {doc.id: doc.name}, loaded=doc)[doc.id]
 
 
-def _run_check(store: Store, doc: Document, names: Sequence[str] = ()) -> list[DocumentFinding]:
-    """The check itself: every detector over the text of one document version."""
+def _run_check(store: Store, doc: Document, names: Sequence[str] = (),
+               speakers: Sequence[str] | None = None) -> list[DocumentFinding]:
+    """The check itself: every detector over the text of one document version
+    (``speakers``: its speaker ids, when the caller has read them already)."""
     entities = [(s, e, label) for _t, s, e, label in store.entities(doc.id)]
     starts = [s for _t, s, _e in store.sentences(doc.id)]
     tokens = [(s, e, str(p)) for arrays in store.turn_tokens(doc.id).values()
               for s, e, p in zip(arrays["start"], arrays["end"],
                                  arrays.get("pos", [""] * len(arrays["start"])), strict=True)]
-    speakers = {t.speaker for t in store.turns(doc.id) if t.speaker}
+    if speakers is None:
+        speakers = store.speaker_ids_by_document([doc.id]).get(doc.id, [])
     findings = find_all_leaks(doc.text, entities=entities, tokens=sorted(tokens),
                               sentence_starts=starts, names=names, speakers=speakers)
     return [DocumentFinding(doc.name, f.start, f.end, f.text, f.kind, f.confidence, f.detail)
@@ -336,28 +357,32 @@ def leak_rules_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def _inputs(store: Store, document_ids: Sequence[int]) -> dict[int, str]:
+def _inputs(store: Store, document_ids: Sequence[int],
+            speakers: Mapping[int, Sequence[str]] | None = None) -> dict[int, str]:
     """The fingerprint of everything the check of each document version reads: the
-    rules, the stored annotation (pipeline, when, how much) and the speaker ids."""
+    rules, the stored annotation (pipeline, when, how much) and the speaker ids (read
+    here unless given)."""
     import hashlib
 
     rules = leak_rules_version()
     stamps = store.annotation_stamps(document_ids)
-    speakers = store.speaker_ids_by_document(document_ids)
+    if speakers is None:
+        speakers = store.speaker_ids_by_document(document_ids)
     return {d: hashlib.sha256(json.dumps([rules, stamps.get(d), speakers.get(d, [])],
                                          ensure_ascii=False).encode()).hexdigest()[:32]
             for d in document_ids}
 
 
 def _check_and_store(store: Store, document_id: int, inputs: str,
-                     loaded: Document | None = None) -> list[DocumentFinding]:
+                     loaded: Document | None = None,
+                     speakers: Sequence[str] | None = None) -> list[DocumentFinding]:
     """Run the check on a document version and keep its findings (best effort: a project
     another program is writing to gets them next time)."""
     from qcode.errors import ProjectError
 
     doc = loaded if loaded is not None and loaded.id == document_id else \
         store.document(document_id)
-    found = _run_check(store, doc)
+    found = _run_check(store, doc, speakers=speakers)
     try:
         with store.transaction():
             store.save_leak_check(document_id, inputs, [
@@ -449,10 +474,12 @@ def record_import_findings(store: Store, document_ids: Sequence[int],
     """The check right after import: stores the findings, warns and records counts
     (never the text) in the event log."""
     counts: dict[str, int] = {}
-    inputs = _inputs(store, document_ids)
+    speakers = store.speaker_ids_by_document(document_ids)
+    inputs = _inputs(store, document_ids, speakers)
     with store.transaction():
         for doc_id in document_ids:
-            found = _check_and_store(store, doc_id, inputs[doc_id])
+            found = _check_and_store(store, doc_id, inputs[doc_id],
+                                     speakers=speakers.get(doc_id, []))
             high = [f for f in found if f.confidence == "high"]
             if high:
                 counts[high[0].document] = len(high)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ast
 import gzip
+import os
+import random
 import re
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -568,3 +572,246 @@ def test_leaks_module_imports_only_stdlib_and_qcode_errors() -> None:
 
 def test_confidence_ranks_cover_every_level() -> None:
     assert set(RANK) == set(CONFIDENCES)
+
+
+# ---------------------------------------------------------------------------
+# the fast detectors find exactly what the straightforward ones found
+# (tests/core/leaks_reference.py is a frozen copy of those: the oracle)
+# ---------------------------------------------------------------------------
+
+BENCH_TRANSCRIPTS = Path("/tmp/qcode-bench/S/src/intervjuer")
+SAMENESS_EXAMPLES = int(os.environ.get("QCODE_LEAK_SAMENESS_EXAMPLES", "150"))
+
+
+def assert_same_as_reference(text: str, *, starts: Sequence[int] = (),
+                             speakers: Sequence[str] = (), names: Sequence[str] = (),
+                             entities: Sequence[tuple[int, int, str]] = (),
+                             tokens: Sequence[tuple[int, int, str]] = (),
+                             lexicon: Container[str] | None = None,
+                             places: Iterable[str] | None = None,
+                             gazetteer: Mapping[str, frozenset[str]] | None = None) -> None:
+    """Every public detector, ``find_leaks`` and ``find_all_leaks`` against the oracle."""
+    from qcode.services import anonymize
+
+    from . import leaks_reference as ref
+
+    pairs: list[tuple[str, Callable[..., object], Callable[..., object], dict[str, Any]]] = [
+        ("fodselsnummer", find_fodselsnummer, ref.find_fodselsnummer, {}),
+        ("fodselsnummer+invalid", find_fodselsnummer, ref.find_fodselsnummer,
+         {"include_invalid": True}),
+        ("account", find_account_numbers, ref.find_account_numbers, {}),
+        ("phone", find_phone_numbers, ref.find_phone_numbers, {}),
+        ("email", find_emails, ref.find_emails, {}),
+        ("url", find_urls, ref.find_urls, {}),
+        ("birth_date", find_birth_dates, ref.find_birth_dates, {}),
+        ("address", find_addresses, ref.find_addresses, {"lexicon": lexicon}),
+        ("listed", find_listed_names, ref.find_listed_names, {"names": names}),
+        ("gazetteer", find_gazetteer_names, ref.find_gazetteer_names,
+         {"sentence_starts": starts, "lexicon": lexicon, "names": gazetteer}),
+        ("places", find_places, ref.find_places,
+         {"sentence_starts": starts, "lexicon": lexicon}),
+        ("capitalised", find_capitalised, ref.find_capitalised,
+         {"sentence_starts": starts, "lexicon": lexicon}),
+        ("protected", protected_spans, ref.protected_spans, {"speakers": speakers}),
+        ("find_leaks", find_leaks, ref.find_leaks,
+         {"sentence_starts": starts, "speakers": speakers, "names": names,
+          "entities": entities, "lexicon": lexicon}),
+        ("find_leaks without gazetteer", find_leaks, ref.find_leaks,
+         {"sentence_starts": starts, "speakers": speakers, "use_gazetteer": False}),
+        ("find_all_leaks", anonymize.find_all_leaks, ref.find_all_leaks,
+         {"sentence_starts": starts, "speakers": speakers, "names": names,
+          "entities": entities, "tokens": tokens}),
+        ("find_all_leaks without the allow-list", anonymize.find_all_leaks,
+         ref.find_all_leaks, {"sentence_starts": starts, "speakers": speakers,
+                              "entities": entities, "tokens": tokens, "allow_list": False}),
+    ]
+    if places is not None:
+        pl = list(places)
+        pairs.append(("places (given)", find_places, ref.find_places,
+                      {"sentence_starts": starts, "lexicon": lexicon, "places": pl}))
+        pairs.append(("address (given places)", find_addresses, ref.find_addresses,
+                      {"lexicon": lexicon, "places": frozenset(pl)}))
+    for name, fast, slow, kwargs in pairs:
+        assert fast(text, **kwargs) == slow(text, **kwargs), (name, text, kwargs)
+
+
+def corpus_text_files() -> list[Path]:
+    out = []
+    for path in sorted(p for p in CORPORA.rglob("*") if p.is_file()):
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        out.append(path)
+    return out
+
+
+def naive_sentence_starts(text: str) -> list[int]:
+    """Sentence starts as a pipeline might give them (after . ! ? and line breaks)."""
+    return [0, *(m.end() for m in re.finditer(r"[.!?]\s+|\n+", text))]
+
+
+@pytest.mark.parametrize("path", corpus_text_files(), ids=lambda p: p.name)
+def test_same_findings_as_the_reference_on_the_corpus(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert_same_as_reference(text)
+    if path.suffix in (".txt", ".vtt"):  # transcripts: as a pipeline and the turns give them
+        speakers = sorted(set(re.findall(r"^([A-ZÆØÅ][\wÆØÅæøå]{0,11}):", text, re.M)))
+        assert_same_as_reference(text, starts=naive_sentence_starts(text), speakers=speakers)
+
+
+@pytest.mark.skipif(not BENCH_TRANSCRIPTS.is_dir(), reason="benchmark transcripts not generated")
+def test_same_findings_as_the_reference_on_the_benchmark_transcripts() -> None:
+    for path in sorted(BENCH_TRANSCRIPTS.glob("*.txt")):
+        assert_same_as_reference(path.read_text(encoding="utf-8"), speakers=["I"])
+
+
+GAZ_NAMES = ["Marius", "Fjellheim", "Per", "Liv", "Hansen", "Anne-Lise", "Kari", "Karis",
+             "Hansens", "Bakken", "Strand", "Ola", "Nordmann", "Jean-Louis", "Thorning-Schmidt",
+             "Ahmed", "Aas", "Dag", "Tone", "Storm"]
+PLACES = ["Gjøvik", "Oslo", "Mo i Rana", "Nord-Odal", "Sør-Fron", "Østre Toten", "Gamle Oslo",
+          "Nordre Aker", "Aurskog-Høland", "Ski", "Sola", "Bø", "Bergen", "Bodø", "Alta",
+          "Strømmen", "Innlandet", "Midt-Telemark", "Indre Østfold", "Mo", "Rana", "Toten"]
+TRICKY = [
+    # punctuation, quotes, notes, labels, time stamps
+    ". ", "! ", "? ", ": ", "…", ", ", ";", "«", "»", "“", "”", "„", "‹", "›", '"', "'", "’",
+    "–", "—", "-", "*", "(", ")", "[", "]", "(...)", "(…)", "(ler)", "(pause)", "(veileder)",
+    "(ekstern aktør)", "(Tre Ord Her Nå Fem)", "[latter]", "[00:12:31]", "(00:12:31)",
+    "00:00:01.000 --> 00:00:04.000", "00:01 \n--> 00:04", "-->", " --> ", "12:30", "I:",
+    "I: ", "JS3:", "JS3", "V5", "V5:", "Intervjuer:", "Moderator", "<v JS3>", "<v.loud Marius>",
+    "<v Intervjuer>", "<v\nJS3>", "<v", ">", "WEBVTT",
+    "\n", "\n\n", "\r\n", "\t", " ", "  ", "\u00a0",
+    # numbers
+    "948 27 316", "91234567", "22 33 44 55", "+47", "+47 ", "0047", "(+47)", "(47)", "4791234567",
+    "14039127742", "140391 27742", "140391.27742", "14039127743", "1234.56.78901",
+    "1234 56 78901", "14.03.1991", "14/3-91", "1991-03-14", "14. mars", "3. mai 1990", "mars",
+    "født", "Født", "fødd", "f.", "fødselsdato", "bursdag", "2019 2020", "20190314", "kr",
+    "kroner", "%", "prosent", "år", "1", "12", "123", "1234", "12345", "0", "٣", "²", "½",
+    # e-mail and web
+    "ola@nav.no", "a.b+c@d-e.no", "@", "ola@", "www.nav.no", "WWW.Nav.NO/side", "https://x.no/a",
+    "http://", "www.", "://",
+    # addresses
+    "Storgata 12", "Storgata", "Kirkeveien 3B", "Kirkeveien 3 B", "Karl Johans gate 5",
+    "Ole Nordmanns vei 2", "Motbakken 3", "Torget 3", "Hagen 2", "gate", "vei", "Grünerløkka",
+    "0150 Oslo", "2815 Gjøvik", "1990 Oslo", "2000 Lillestrøm", "Strandveien", " 7",
+    # allow-listed and common words
+    "Nav", "NAV", "Nav-kontoret", "IPS", "Supported Employment", "Arbeids- og velferdsetaten",
+    "Norge", "EU", "EØS", "Arena", "AAP", "DPS-et", "DPS", "Det", "Og", "Jeg", "Hun", "Ja",
+    "det", "og", "jobbspesialist", "hen", "kontoret", "Kontoret", "var", "sa", "i", "på",
+    # capitalised unknown words and shapes
+    "Xyzzy", "Bertelsen", "Brakstadholmen", "McDonald", "eBay", "O'Brien", "d'Artagnan",
+    "Nav-Gjøvik", "Oslo-kontoret", "ÆØÅ", "æøå", "Ærlig", "Øystein", "s", "'s", "’s",
+    # other scripts and odd letters
+    "Ωμέγα", "Жанна", "ǅ", "ﬁ", "𝐀", "𝐀bc", "é", "e\u0301", "\u0301", "_", "ß", "ſ", "K",
+    "😀", "a", "A", "B",
+]
+ALPHABET = [*GAZ_NAMES, *PLACES, *TRICKY]
+
+
+@settings(max_examples=SAMENESS_EXAMPLES, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(ALPHABET), st.sampled_from([" ", " ", ". ", "\n"]),
+                          st.text(max_size=3)), max_size=40),
+       st.lists(st.integers(-2, 300), max_size=6),
+       st.lists(st.sampled_from(["I", "JS3", "Marius", "i", "3", "", " V5 ", "Ola Nordmann",
+                                 "(x", "Gjøvik", "𝐀"]), max_size=3),
+       st.lists(st.tuples(st.integers(-5, 300), st.integers(-5, 300),
+                          st.sampled_from(["PER", "LOC", "ORG", "PROD", "MISC"])), max_size=3),
+       st.lists(st.tuples(st.integers(0, 300), st.integers(0, 300),
+                          st.sampled_from(["PROPN", "NOUN", ""])), max_size=4))
+def test_same_findings_as_the_reference_on_tricky_texts(
+        parts: list[str], starts: list[int], speakers: list[str],
+        ents: list[tuple[int, int, str]], tokens: list[tuple[int, int, str]]) -> None:
+    text = "".join(parts)
+    assert_same_as_reference(text)
+    assert_same_as_reference(text, starts=starts, speakers=speakers, entities=ents,
+                             tokens=sorted(tokens))
+
+
+@settings(max_examples=max(20, SAMENESS_EXAMPLES // 5), deadline=None)
+@given(st.lists(st.sampled_from(ALPHABET), max_size=30),
+       st.lists(st.sampled_from(["Gjøvik", "Mo i Rana", "oslo", "", "Nord-Odal", "1990",
+                                 "Ski", "𝐀bc", "Ωμέγα", "Sør", "Sør-Fron"]), max_size=4),
+       st.frozensets(st.sampled_from(["det", "og", "ski", "sola", "storgata", "marius", "per",
+                                      "motbakken", "nav", "xyzzy", "fjellheim", ""]),
+                     max_size=6))
+def test_same_findings_as_the_reference_with_given_word_lists(
+        parts: list[str], places: list[str], lexicon: frozenset[str]) -> None:
+    text = "".join(parts)
+    gazetteer = {"Marius": frozenset({"given"}), "Hansen": frozenset({"surname"}),
+                 "Per": frozenset({"given"}), "Anne": frozenset({"given"}),
+                 "Lise": frozenset({"given", "surname"})}
+    assert_same_as_reference(text, places=places, lexicon=lexicon, gazetteer=gazetteer,
+                             names=["Kari", "Marius Fjellheim"])
+
+
+def test_character_tests_agree_with_the_regex_classes() -> None:
+    """The candidate scans and the character tests mean what the detectors' regexes mean."""
+    words, numbers = leaks._scanners()
+    letter, word_char = re.compile(r"[^\W\d_]"), re.compile(r"\w")
+    chars = [chr(i) for i in [*range(0x10000), *range(0x10000, 0x110000, 97)]]
+    for c in chars:
+        assert leaks._is_letter(c) == bool(letter.fullmatch(c)), hex(ord(c))
+        assert leaks._is_word_char(c) == bool(word_char.fullmatch(c)), hex(ord(c))
+        assert (words.fullmatch(c) is not None) == leaks._cap_first(c), hex(ord(c))
+        assert (numbers.fullmatch(c) is not None) == c.isdecimal(), hex(ord(c))
+
+
+@settings(max_examples=SAMENESS_EXAMPLES, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(ALPHABET), st.text(max_size=3)), max_size=40))
+def test_capitalised_words_and_their_positions_are_those_of_the_scan(parts: list[str]) -> None:
+    text = "".join(parts)
+    scan = leaks.TextScan(text)
+    expected = {(m.start(), m.group()) for m in leaks._scanners()[0].finditer(text)}
+    assert scan.words == {w for _, w in expected}
+    assert {(p, w) for w in scan.words for p in scan.positions(w)} == expected
+
+
+@pytest.mark.parametrize("limit", [0, 10_000])
+def test_same_findings_with_the_spans_and_positions_of_the_whole_text_or_of_parts(
+        monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    """Few look-ups find the protected spans of the lines around a finding and the
+    positions of a word with str.find, many those of the whole text: both give the same."""
+    monkeypatch.setattr(leaks, "_LOCAL_LOOKUPS", limit)
+    monkeypatch.setattr(leaks, "_FIND_WORDS", limit)
+    rng = random.Random(limit)
+    for _ in range(30):
+        text = "".join(rng.choice(ALPHABET) for _ in range(60))
+        assert_same_as_reference(text, speakers=["I", "JS3", "Ola Nordmann"])
+    text = (INTERVIEWS / "V4.txt").read_text(encoding="utf-8")
+    assert_same_as_reference(text, speakers=["I", "V4"])
+
+
+@settings(max_examples=SAMENESS_EXAMPLES, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(ALPHABET), st.sampled_from(["\n", " "])),
+                max_size=40),
+       st.lists(st.sampled_from(["I", "JS3", "Ola Nordmann", "i", "A\nB", "Marius"]),
+                max_size=2),
+       st.integers(0, 400), st.integers(0, 60))
+def test_protected_spans_near_a_place_are_those_of_the_whole_text(
+        parts: list[str], speakers: list[str], at: int, length: int) -> None:
+    text = "".join(parts)
+    a = min(at, len(text))
+    b = min(a + length, len(text))
+    scan = leaks.TextScan(text)
+    everywhere = protected_spans(text, speakers)
+    near = scan.protected_near(a, b, speakers)
+    assert set(near) <= set(everywhere)
+    assert {(s, e) for s, e in everywhere if s <= b and a <= e} <= set(near)
+    transparent = leaks.TextScan(text).transparent
+    near_t = scan.transparent_near(a, b)
+    assert set(near_t) <= set(transparent)
+    assert {(s, e) for s, e in transparent if s <= b and a <= e} <= set(near_t)
+
+
+def test_same_findings_as_the_reference_on_a_corpus_seeded_with_leaks() -> None:
+    rng = random.Random(20260901)
+    words = (INTERVIEWS / "JS1.txt").read_text(encoding="utf-8").split(" ")
+    for _ in range(3):
+        out = []
+        for w in words:
+            out.append(w)
+            if rng.random() < 0.15:
+                out.append(rng.choice(ALPHABET))
+        text = " ".join(out)
+        assert_same_as_reference(text, speakers=["I", "JS1"])
+        assert_same_as_reference(text, starts=naive_sentence_starts(text))
