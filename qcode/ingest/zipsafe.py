@@ -52,7 +52,8 @@ def open_zip(raw: bytes, path: str, fmt: str, required: str) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(io.BytesIO(raw))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError,
+            NotImplementedError) as exc:  # "zip file version 6.4": damaged, or a newer zip
         raise IngestError(
             path, f"not a valid .{fmt} file (damaged, or not a zip archive)",
             f"open it in a word processor and save it again as .{fmt}",

@@ -450,6 +450,24 @@ def test_open_zip_reports_an_encrypted_member_as_an_ingest_error() -> None:
         zipsafe.read_member(zf, "content.xml", "f.odt", "odt")
     assert "remove the password" in info.value.one_line()
 
+
+def test_open_zip_reports_an_unsupported_zip_version_as_an_ingest_error() -> None:
+    """zipfile raises NotImplementedError while reading the directory of an archive that
+    needs a newer zip version (found by hypothesis damaging an ODT): a one-line refusal."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("content.xml", b"<office:document-content/>")
+    raw = bytearray(buf.getvalue())
+    at = raw.index(b"PK\x01\x02")  # central directory: "version needed to extract"
+    raw[at + 6:at + 8] = (64).to_bytes(2, "little")
+    with pytest.raises(NotImplementedError):
+        zipfile.ZipFile(io.BytesIO(bytes(raw)))
+    with pytest.raises(IngestError) as info:
+        open_zip(bytes(raw), "f.odt", "odt", "content.xml")
+    assert "not a valid .odt file" in info.value.one_line()
+    assert "\n" not in info.value.one_line()
+
+
 # ---------------------------------------------------------------------------
 # PDF
 # ---------------------------------------------------------------------------
