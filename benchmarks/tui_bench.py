@@ -2,7 +2,8 @@
 
 - **first screen**: a fresh interpreter imports ``qcode.tui``, builds the app with
   ``make_app``, runs it headless and waits until the home screen has mounted and its
-  workers are done. Measured inside the process from before the first qcode import
+  workers are done; the first screen counts as shown when the refresh that drew the
+  filled document table is over (the screen's after-refresh callback). Measured inside the process from before the first qcode import
   (``in-process``) and from outside (``process wall``, interpreter start and exit included).
 - **open the 20,000-word transcript**: ``app.open_document(name)`` (what the document
   picker calls) until the coding view has loaded it and the app is idle again; between
@@ -36,16 +37,29 @@ async def _settle(app: Any, pilot: Any) -> None:
 def first_screen(project: str, coder: str) -> dict[str, float]:
     """Seconds from before importing qcode.tui to the first screen, and to its settling.
 
-    ``first``: the home screen is mounted and its document table is filled (what the
-    user sees); ``settled``: the background work it starts (coding progress and the
-    leak counts of every document) has finished too.
+    ``painted``: the home screen with its documents has been drawn (what the user sees):
+    the moment the screen's after-refresh callback starts the background counts.
+    ``first``: Pilot sees the filled table; later than ``painted`` on a large project,
+    because Pilot's loop then shares the interpreter with the counting thread.
+    ``settled``: the background work (coding progress and the leak counts of every
+    document) has finished too.
     """
     t0 = time.perf_counter()
     c0 = time.process_time()
     from qcode.tui import TuiSettings, make_app
+    from qcode.tui.screens.home import HomeScreen
 
     app = make_app(Path(project), TuiSettings(coder=coder))
     out: dict[str, float] = {}
+    start_counts = HomeScreen._count_in_background
+
+    def painted(screen: Any) -> None:  # called after the refresh that drew the table
+        if "painted" not in out:
+            out["painted"] = time.perf_counter() - t0
+            out["painted_cpu"] = time.process_time() - c0
+        start_counts(screen)
+
+    HomeScreen._count_in_background = painted  # type: ignore[method-assign]
 
     async def journey() -> None:
         async with app.run_test(size=SIZE) as pilot:
@@ -91,7 +105,8 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     copy_database(Path(manifest["project"]), Path(project))
     services.open_project(Path(project)).close()  # migrated before anything is measured
 
-    first = Op("app start to first screen (in-process)")
+    paint = Op("app start to first screen drawn (in-process)")
+    first = Op("app start to first screen seen by Pilot (in-process)")
     settled = Op("... until its background counts are done (leak check of every document)")
     wall = Op("app start to first screen, settled (process wall)")
     cmd = [sys.executable, "-m", "benchmarks.tui_bench", "first-screen", project, coder]
@@ -103,6 +118,8 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
         times = json.loads(proc.stdout.strip().splitlines()[-1])
         first.seconds.append(times["first"])
         first.cpu.append(times["first_cpu"])
+        paint.seconds.append(times["painted"])
+        paint.cpu.append(times["painted_cpu"])
         settled.seconds.append(times["settled"])
         settled.cpu.append(times["settled_cpu"])
         settled.peak_mib = max(settled.peak_mib, times.get("peak_mib", 0.0))
@@ -196,7 +213,7 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
                extra={"p99_ms": round(1000 * pct(stalls, 99), 1), "ticks": len(stalls),
                       "over_100ms": sum(1 for x in stalls if x > 0.1),
                       **{f"{k}_ms": round(1000 * v) for k, v in worst.items()}})
-    ops = [first.as_dict(), settled.as_dict(), wall.as_dict(), open_op.as_dict(),
+    ops = [paint.as_dict(), first.as_dict(), settled.as_dict(), wall.as_dict(), open_op.as_dict(),
            apply_op.as_dict(), idle_op.as_dict(), query_op.as_dict(), stall.as_dict()]
     for o in ops[3:7]:
         o["p95_s"] = pct(o["seconds"], 95)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qcode import services
-from qcode.models import INTERVIEWER_ROLE, Coder, Coding, Turn
+from qcode.models import INTERVIEWER_ROLE, Coder
 from qcode.store import Store
 
 
@@ -59,12 +59,12 @@ def saved_queries(store: Store) -> list[SavedQuery]:
     return out
 
 
-def codable_turns(turns: Sequence[Turn]) -> list[Turn]:
+def codable_turns(turns: Sequence[Any]) -> list[Any]:
     """Turns worth coding: not the interviewer's, not empty."""
     return [t for t in turns if t.role != INTERVIEWER_ROLE and t.end > t.start]
 
 
-def turns_coded(turns: Sequence[Turn], codings: Sequence[Coding]) -> int:
+def turns_coded(turns: Sequence[Any], codings: Sequence[Any]) -> int:
     """How many of ``turns`` overlap at least one of ``codings``."""
     spans = sorted((k.start, k.end) for k in codings)
     starts = [s for s, _e in spans]
@@ -77,20 +77,34 @@ def turns_coded(turns: Sequence[Turn], codings: Sequence[Coding]) -> int:
     return n
 
 
+class _Stretch:
+    """A turn or coding as ``codable_turns`` and ``turns_coded`` read it."""
+
+    __slots__ = ("end", "role", "start")
+
+    def __init__(self, start: int, end: int, role: str | None = None) -> None:
+        self.start, self.end, self.role = start, end, role
+
+
 def coding_progress(store: Store) -> dict[str, dict[str, tuple[int, int]]]:
-    """Per document name and coder: (turns coded, codable turns)."""
-    by_doc: dict[str, dict[str, list[Coding]]] = defaultdict(lambda: defaultdict(list))
-    for k in services.list_codings(store):
-        by_doc[k.document][k.coder_id].append(k)
+    """Per document name and coder: (turns coded, codable turns).
+
+    Read in three bulk queries of offsets (the query engine's reads: current documents,
+    their turns and codings, no texts), not document by document."""
+    names = {row[0]: row[1] for row in store.query_documents()}
+    turns: dict[int, list[_Stretch]] = defaultdict(list)
+    for _id, doc, _idx, start, end, _speaker, role, *_rest in store.query_turns():
+        turns[doc].append(_Stretch(start, end, role))
+    codings: dict[int, dict[str, list[_Stretch]]] = defaultdict(lambda: defaultdict(list))
+    for _id, doc, start, end, _code, coder, _memo in store.query_codings():
+        codings[doc][coder].append(_Stretch(start, end))
     out: dict[str, dict[str, tuple[int, int]]] = {}
-    for summary in services.list_documents(store):
-        name = summary.document.name
-        coders = by_doc.get(name)
+    for doc, name in names.items():
+        coders = codings.get(doc)
         if not coders:
             out[name] = {}
             continue
-        _doc, turns = services.get_document(store, name)
-        codable = codable_turns(turns)
+        codable = codable_turns(turns.get(doc, []))
         out[name] = {coder: (turns_coded(codable, ks), len(codable))
                      for coder, ks in sorted(coders.items())}
     return out
