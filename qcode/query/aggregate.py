@@ -281,7 +281,8 @@ class _Tally:
     def count(self, cell: Any) -> int:
         found = self.cells.get(cell, [])
         if self.measure == "codings":
-            return sum(len(self.groups[g]) for g in found)
+            groups = self.groups
+            return sum(len(groups[g]) for g in found)
         items = self._items()
         return len(set().union(*(items[g] for g in found)))
 
@@ -361,29 +362,36 @@ def cooccurrence_matrix(store: Store, *, codes: Sequence[str] | None = None,
         if k.code in mask_of:
             by_doc[k.doc].append(k)
     # one sweep per document: each coding learns the chosen codes of the codings it
-    # overlaps, as a bit mask (itself included)
-    overlapping: dict[int, int] = {}
-    for items in by_doc.values():
-        items.sort(key=lambda k: k.start)
-        active: list[CodingRow] = []
-        for k in items:
-            if active:
-                active = [a for a in active if a.end > k.start]
-            mine = mask = mask_of[k.code]
-            for a in active:  # a.start <= k.start < a.end: they share text
-                mine |= mask_of[a.code]
-                overlapping[a.id] |= mask
-            overlapping[k.id] = mine
-            active.append(k)
-    # codings of one code that overlap the same chosen codes count in the same cells
+    # overlaps, as a bit mask (itself included); codings of one code that overlap the
+    # same chosen codes count in the same cells, so they are grouped
     groups: dict[tuple[str, int], list[CodingRow]] = defaultdict(list)
     for items in by_doc.values():
-        for k in items:
-            groups[(k.code, overlapping[k.id])].append(k)
-    tally = _Tally(corpus, measure, include_interviewer)
+        items.sort(key=lambda k: k.start)
+        ends = [k.end for k in items]
+        seen = [mask_of[k.code] for k in items]
+        own = seen[:]
+        active: list[int] = []
+        for i, k in enumerate(items):
+            if active:
+                start = k.start
+                active = [j for j in active if ends[j] > start]
+                mask = mine = own[i]
+                for j in active:  # items[j].start <= k.start < items[j].end: shared text
+                    mine |= own[j]
+                    seen[j] |= mask
+                seen[i] = mine
+            active.append(i)
+        for k, mask in zip(items, seen, strict=True):
+            groups[(k.code, mask)].append(k)
+    # then by row (a code rolls up to its chosen ancestors) and mask: a cell is the union
+    # of the groups whose row it is in and whose mask has its column
+    profiles: dict[tuple[str, int], list[CodingRow]] = defaultdict(list)
     for (code, mask), members in groups.items():
-        columns = [c for c in names if mask & bits[c]]
-        tally.add(members, [*rows_of[code], *((r, c) for r in rows_of[code] for c in columns)])
+        for row in rows_of[code]:
+            profiles[(row, mask)].extend(members)
+    tally = _Tally(corpus, measure, include_interviewer)
+    for (row, mask), members in profiles.items():
+        tally.add(members, [row, *((row, c) for c in names if mask & bits[c])])
     cells = {r: {c: tally.count((r, c)) for c in names} for r in names}
     return Matrix(names, names, cells, measure, {c: p for c, p in chosen},
                   {c: tally.count(c) for c in names})
