@@ -3,8 +3,9 @@
 - **first screen**: a fresh interpreter imports ``qcode.tui``, builds the app with
   ``make_app``, runs it headless and waits until the home screen has mounted and its
   workers are done; the first screen counts as shown when the refresh that drew the
-  filled document table is over (the screen's after-refresh callback). Measured inside the process from before the first qcode import
-  (``in-process``) and from outside (``process wall``, interpreter start and exit included).
+  filled document table is over (the screen's after-refresh callback). Measured inside
+  the process from before the first qcode import (``in-process``) and from outside
+  (``process wall``, interpreter start and exit included).
 - **open the 20,000-word transcript**: ``app.open_document(name)`` (what the document
   picker calls) until the coding view has loaded it and the app is idle again; between
   samples a short document is opened, so every sample is a real switch.
