@@ -234,38 +234,35 @@ class CorpusColumns:
             self.t_start_key[odd] = t_base[odd]
             self.t_end_key[odd] = t_base[odd]
 
-        # contexts: the turns, then one per document (for documents without turns)
-        no_turn = np.zeros(self.n_docs, dtype=np.int64)
-        self.ctx_position = np.concatenate((_ints((tr.idx for tr in turns), t), no_turn))
-        self.ctx_interviewer = np.concatenate((
-            np.fromiter((tr.role == INTERVIEWER_ROLE for tr in turns), dtype=bool, count=t),
-            np.zeros(self.n_docs, dtype=bool)))
-        signature: dict[Hashable, int] = {}  # what a filter can read: document, speaker, role
-        self._sig_turn: list[TurnRow | None] = []
-        self._sig_doc: list[int] = []
-        ctx_sig = np.empty(t + self.n_docs, dtype=np.int64)
-        for i, tr in enumerate(turns):
-            key = (tr.doc, tr.speaker, tr.role)
-            found = signature.get(key)
-            if found is None:
-                found = signature[key] = len(self._sig_turn)
-                self._sig_turn.append(tr)
-                self._sig_doc.append(tr.doc)
-            ctx_sig[i] = found
-        for slot, d in enumerate(doc_ids):
-            ctx_sig[t + slot] = len(self._sig_turn)
-            self._sig_turn.append(None)
-            self._sig_doc.append(d)
+        # contexts: the turns, then one per document (for documents without turns); what a
+        # filter reads there depends on the document and the turn's speaker and role only:
+        # contexts alike in those share a signature, numbered in order of first appearance
+        signature: dict[Hashable, int] = {}
+        turn_sig = _ints((signature.setdefault((tr.doc, tr.speaker, tr.role), len(signature))
+                          for tr in turns), t)
+        n_sigs = len(signature)
+        ctx_sig = np.concatenate((turn_sig, n_sigs + np.arange(self.n_docs, dtype=np.int64)))
+        before = np.concatenate(([-1], np.maximum.accumulate(turn_sig)))[:t]
+        first_of_sig = np.flatnonzero(turn_sig > before)  # the first turn of each signature
+        self._sig_turn: list[TurnRow | None] = [turns[i] for i in first_of_sig.tolist()]
+        self._sig_turn += [None] * self.n_docs
+        self._sig_doc = [tr.doc for tr in self._sig_turn if tr is not None] + doc_ids
         self._ctx_sig = ctx_sig
         self._tables: dict[Hashable, tuple[Ints, list[Any]]] = {}
+        sig_role = [tr.role if tr else None for tr in self._sig_turn]
+        self.ctx_interviewer = np.array([r == INTERVIEWER_ROLE for r in sig_role],
+                                        dtype=bool)[ctx_sig]
+        self.ctx_position = np.concatenate((_ints(map(itemgetter(2), turns), t),
+                                            np.zeros(self.n_docs, dtype=np.int64)))
 
         # informants: (document, speaker) pairs, numbered in ``informant_turns`` order
         informant_turns = corpus.informant_turns()
         self.pairs = list(informant_turns)
         pair_number = {p: i for i, p in enumerate(self.pairs)}
-        self.t_pair = _ints((pair_number[(tr.doc, tr.speaker)]
-                             if tr.speaker and tr.role != INTERVIEWER_ROLE else -1
-                             for tr in turns), t)
+        sig_pair = _ints((pair_number[(tr.doc, tr.speaker)]
+                          if tr and tr.speaker and tr.role != INTERVIEWER_ROLE else -1
+                          for tr in self._sig_turn[:n_sigs]), n_sigs)
+        self.t_pair = sig_pair[turn_sig]
         speaker_number: dict[str, int] = {}
         self.pair_speaker = _ints((speaker_number.setdefault(s, len(speaker_number))
                                    for _d, s in self.pairs), len(self.pairs))
@@ -300,7 +297,11 @@ class CorpusColumns:
         self.empty_turns = bool((self.t_end == self.t_start).any())
         self.c_lo, self.c_hi = self._ranges(self.c_doc, self.c_start, self.c_end)
         rank_of = self.slot_rank[np.searchsorted(self.doc_ids, self.c_doc)]
-        order = np.lexsort((self.c_end, self.c_start, rank_of))
+        span = int(self.c_end.max(initial=0)) + 1
+        if (int(rank_of.max(initial=0)) + 1) * span * span < 1 << 62:  # one key, one sort
+            order = np.argsort((rank_of * span + self.c_start) * span + self.c_end)
+        else:
+            order = np.lexsort((self.c_end, self.c_start, rank_of))
         new = np.ones(n, dtype=bool)
         r, st, en = rank_of[order], self.c_start[order], self.c_end[order]
         new[1:] = (r[1:] != r[:-1]) | (st[1:] != st[:-1]) | (en[1:] != en[:-1])
