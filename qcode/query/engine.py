@@ -23,6 +23,10 @@ of exactly that text. Coverage counts distinct informants (non-interviewer
 speakers) whose turns the hits touch, of those with turns in the corpus that
 the top-level ``AND`` filters leave. docs/query-language.md#semantics has the
 details.
+
+Spans are evaluated as numpy columns kept with the corpus (``qcode.query.columns``,
+built on the first query of a data version); text search, sentence positions and
+``followed by`` work span by span and convert at the boundary.
 """
 
 from __future__ import annotations
