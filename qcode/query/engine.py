@@ -261,6 +261,15 @@ class Corpus:
             self._lazy["informant_turns"] = found
         return found
 
+    def interviewer_codings(self) -> set[int]:
+        """Ids of the codings that start in an interviewer turn."""
+        found: set[int] | None = self._lazy.get("interviewer_codings")
+        if found is None:
+            found = self._lazy["interviewer_codings"] = {
+                k.id for k in self.codings
+                if (self.turn_at(k.doc, k.start) or _NO_TURN).role == INTERVIEWER_ROLE}
+        return found
+
     def columns(self) -> CorpusColumns:
         """The codings and turns as arrays, for evaluating queries (built on first use)."""
         found: CorpusColumns | None = self._lazy.get("columns")
