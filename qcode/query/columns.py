@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+#: Indices kept per coding as int32 (half the memory), or int64 where computed per query.
+Indices = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 
 SHIFT = 32
 #: Added to relation positions (turn or sentence numbers) so that ``position - n`` stays
@@ -59,13 +61,13 @@ def distinct(values: Ints) -> Ints:
     return result
 
 
-def stable_order(keys: Ints, bound: int) -> Ints | None:
+def stable_order(keys: Indices, bound: int) -> Ints | None:
     """The stable sort order of non-negative ``keys`` below ``bound`` (one sort of
     ``key * n + index``), or None if that does not fit in 63 bits."""
     n = len(keys)
     if bound * max(n, 1) >= 1 << 62:
         return None
-    result: Ints = np.sort(keys * n + np.arange(n, dtype=np.int64)) % max(n, 1)
+    result: Ints = np.sort(keys.astype(np.int64) * n + np.arange(n, dtype=np.int64)) % max(n, 1)
     return result
 
 
@@ -76,7 +78,7 @@ class SpanArray:
     __slots__ = ("ctx", "doc", "end", "row", "start")
 
     def __init__(self, doc: Ints, start: Ints, end: Ints, row: Ints,
-                 ctx: Ints | None = None) -> None:
+                 ctx: Indices | None = None) -> None:
         self.doc = doc
         self.start = start
         self.end = end
@@ -93,8 +95,8 @@ class SpanArray:
 
     def concat(self, other: SpanArray) -> SpanArray:
         """These spans followed by ``other``'s."""
-        ctx = (np.concatenate((self.ctx, other.ctx))
-               if self.ctx is not None and other.ctx is not None else None)
+        ctx: Ints | None = (np.concatenate((self.ctx, other.ctx), dtype=np.int64)
+                            if self.ctx is not None and other.ctx is not None else None)
         return SpanArray(np.concatenate((self.doc, other.doc)),
                          np.concatenate((self.start, other.start)),
                          np.concatenate((self.end, other.end)),
@@ -190,15 +192,13 @@ class CorpusColumns:
         coder_names = [k.coder for k in codings]
         coder_number = {c: i for i, c in enumerate(dict.fromkeys(coder_names))}
         self.coders = list(coder_number)
-        self.c_coder = _ints(map(coder_number.__getitem__, coder_names), n)
+        self.c_coder = _ints(map(coder_number.__getitem__, coder_names), n).astype(np.int32)
         # every coding, code by code (in order of first appearance), each code's in order
         self.by_code = np.argsort(c_code, kind="stable")
         bounds = np.concatenate(([0], np.cumsum(np.bincount(c_code, minlength=len(
             code_number))))).tolist()
         self.code_rows = {c: self.by_code[bounds[i]:bounds[i + 1]]
                           for c, i in code_number.items()}
-        self._id_order = np.argsort(self.c_id, kind="stable")
-        self._ids_sorted = self.c_id[self._id_order]
 
         # documents (slots: sorted ids) and their turns, in one run ordered by document
         doc_ids = sorted(set(corpus.docs) | set(corpus.turns) | set(self.c_doc.tolist()))
@@ -276,7 +276,7 @@ class CorpusColumns:
         self._groups: dict[str, tuple[Ints, list[str]]] = {}
 
         self.c_ctx = self.contexts(SpanArray(self.c_doc, self.c_start, self.c_end,
-                                             np.full(n, -1, dtype=np.int64)))
+                                             np.full(n, -1, dtype=np.int64))).astype(np.int32)
         self.contexts(self.reps)
         rank = corpus.document_rank()
         self.slot_rank = _ints((rank.get(d, len(rank) + i) for i, d in enumerate(doc_ids)),
@@ -295,7 +295,8 @@ class CorpusColumns:
         # per coding: the turns it touches (a range, see ``turn_ranges``) and its stretch of
         # text, numbered in hit order (document, start, end)
         self.empty_turns = bool((self.t_end == self.t_start).any())
-        self.c_lo, self.c_hi = self._ranges(self.c_doc, self.c_start, self.c_end)
+        lo, hi = self._ranges(self.c_doc, self.c_start, self.c_end)
+        self.c_lo, self.c_hi = lo.astype(np.int32), hi.astype(np.int32)
         rank_of = self.slot_rank[np.searchsorted(self.doc_ids, self.c_doc)]
         span = int(self.c_end.max(initial=0)) + 1
         if (int(rank_of.max(initial=0)) + 1) * span * span < 1 << 62:  # one key, one sort
@@ -305,11 +306,11 @@ class CorpusColumns:
         new = np.ones(n, dtype=bool)
         r, st, en = rank_of[order], self.c_start[order], self.c_end[order]
         new[1:] = (r[1:] != r[:-1]) | (st[1:] != st[:-1]) | (en[1:] != en[:-1])
-        self.c_text = np.empty(n, dtype=np.int64)
+        self.c_text = np.empty(n, dtype=np.int32)
         self.c_text[order] = np.cumsum(new) - 1
         self.n_texts = int(new.sum())
         for array in (self.c_doc, self.c_start, self.c_end, self.c_id, self.c_coder,
-                      self.by_code, self._id_order, self._ids_sorted, self.doc_ids,
+                      self.by_code, self.doc_ids,
                       self.first, self.count, self.t_start, self.t_end, self.t_start_key,
                       self.t_end_key, self.ctx_position, self.ctx_interviewer,
                       self._ctx_sig, self.t_pair, self.pair_speaker, self.rep_pair,
@@ -340,8 +341,8 @@ class CorpusColumns:
         row = np.full(n, -1, dtype=np.int64)
         coded = coding >= 0
         if coded.any():
-            at = np.searchsorted(self._ids_sorted, coding[coded])
-            row[coded] = self._id_order[at]
+            order = np.argsort(self.c_id, kind="stable")  # seldom: text spans have none
+            row[coded] = order[np.searchsorted(self.c_id[order], coding[coded])]
         return SpanArray(_ints((s.doc for s in spans), n), _ints((s.start for s in spans), n),
                          _ints((s.end for s in spans), n), row)
 
@@ -355,7 +356,7 @@ class CorpusColumns:
 
     # -- contexts and filters --------------------------------------------------------------
 
-    def contexts(self, spans: SpanArray) -> Ints:
+    def contexts(self, spans: SpanArray) -> Indices:
         """The context of each span: the turn ``Corpus.turn_at`` finds for its start, or its
         document's own context if the document has no turns."""
         if spans.ctx is None:
@@ -428,11 +429,13 @@ class CorpusColumns:
                              side="left")  # turns starting before the end
         return lo, hi
 
-    def turn_ranges(self, spans: SpanArray) -> tuple[Ints, Ints, Ints | None]:
+    def turn_ranges(self, spans: SpanArray) -> tuple[Indices, Indices, Ints | None]:
         """For each span, the turns ``Corpus.turns_overlapping`` finds (in a document whose
         turns are in order): those from ``lo`` up to ``hi`` and, only where a span starts
         where empty turns are, those from ``first`` up to ``lo`` that start where it starts.
         ``first`` is None when the corpus has no empty turns."""
+        lo: Indices
+        hi: Indices
         if bool((spans.row >= 0).all()):
             lo, hi = self.c_lo[spans.row], self.c_hi[spans.row]
         else:

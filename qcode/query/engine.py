@@ -279,13 +279,6 @@ class Corpus:
             found = self._lazy["columns"] = CorpusColumns(self)
         return found
 
-    def coding_informants(self) -> dict[int, tuple[tuple[int, str], ...]]:
-        """Coding id -> the (document, informant) pairs whose turns it touches, filled as
-        queries need them."""
-        found: dict[int, tuple[tuple[int, str], ...]] = self._lazy.setdefault(
-            "coding_informants", {})
-        return found
-
     def informant_groups(self, by: str) -> dict[tuple[int, str], str]:
         """(document, informant) -> the coverage group (role or attribute value) by ``by``."""
         cache: dict[str, dict[tuple[int, str], str]] = self._lazy.setdefault("groups", {})
@@ -907,33 +900,20 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
 
 class _SpanSpeakers:
     """The informants (non-interviewer speakers) whose turns a span touches, as
-    (document, speaker) pairs: worked out once per coding (kept with the corpus) or
-    per stretch of text (for this query), shared by the hits and the coverage."""
+    (document, speaker) pairs, for building hits (coverage counts them on columns)."""
 
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
-        self._by_coding = corpus.coding_informants()
-        self._known: dict[tuple[int, int, int], tuple[tuple[int, str], ...]] = {}
 
     def pairs(self, span: Span) -> tuple[tuple[int, str], ...]:
-        if span.coding is not None:
-            found = self._by_coding.get(span.coding)
-            if found is None:
-                found = self._by_coding[span.coding] = self._find(span)
-            return found
-        key = (span.doc, span.start, span.end)
-        found = self._known.get(key)
-        if found is None:
-            found = self._known[key] = self._find(span)
-        return found
-
-    def _find(self, span: Span) -> tuple[tuple[int, str], ...]:
         return tuple(dict.fromkeys((t.doc, t.speaker)
                                    for t in self.corpus.turns_overlapping(span)
                                    if t.speaker and t.role != INTERVIEWER_ROLE))
 
     def informants(self, spans: Iterable[Span]) -> list[str]:
-        return sorted({speaker for s in spans for _doc, speaker in self.pairs(s)})
+        """The informants of spans (each stretch of text looked up once), sorted."""
+        places = dict.fromkeys(Span(s.doc, s.start, s.end) for s in spans)
+        return sorted({speaker for s in places for _doc, speaker in self.pairs(s)})
 
 
 class Hits(Sequence[Hit]):

@@ -59,7 +59,6 @@ from qcode.query.engine import (
     _is_filter_expr,
     _mentions_interviewer,
     _scope_filters,
-    _SpanSpeakers,
 )
 from qcode.resources import codebook_dir
 from qcode.store import Store
@@ -112,6 +111,21 @@ def _unique(spans: Iterable[Span]) -> list[Span]:
             seen.add(s)
             out.append(s)
     return out
+
+
+class ReferenceSpeakers:
+    """The informants a span touches (``_SpanSpeakers`` before columns)."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+
+    def pairs(self, span: Span) -> tuple[tuple[int, str], ...]:
+        return tuple(dict.fromkeys((t.doc, t.speaker)
+                                   for t in self.corpus.turns_overlapping(span)
+                                   if t.speaker and t.role != INTERVIEWER_ROLE))
+
+    def informants(self, spans: Iterable[Span]) -> list[str]:
+        return sorted({speaker for s in spans for _doc, speaker in self.pairs(s)})
 
 
 class Reference:
@@ -273,7 +287,7 @@ class Reference:
 
 
 def reference_hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
-                   with_interviewer: bool, speakers: _SpanSpeakers,
+                   with_interviewer: bool, speakers: ReferenceSpeakers,
                    counted: set[str]) -> list[Hit]:
     """Hits grouped by unit (``_hits`` before columns), all built."""
     groups: dict[Any, list[Span]] = defaultdict(list)
@@ -334,8 +348,8 @@ def reference_hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
     return [build(key) for key in ordered]
 
 
-def reference_coverage(corpus: Corpus, ev: Reference, spans: list[Span],
-                       scope: list[ast.Node], by: str, speakers: _SpanSpeakers) -> list[Coverage]:
+def reference_coverage(corpus: Corpus, ev: Reference, spans: list[Span], scope: list[ast.Node],
+                       by: str, speakers: ReferenceSpeakers) -> list[Coverage]:
     """Coverage per group (``_coverage`` before columns)."""
     accept = [ev.accepts(f) for f in scope]
     group = {pair: _group_value(corpus, pair[1], turns[0], by)
@@ -372,7 +386,7 @@ def reference_query(store: Store, query: str, corpus: Corpus, *, unit: str, cont
     if coverage_by not in ("role", *corpus.speaker_types, *corpus.doc_types):
         raise QueryError(f"cannot count coverage by {coverage_by!r}: no such attribute", query,
                          0, "use role or an attribute name")
-    speakers = _SpanSpeakers(corpus)
+    speakers = ReferenceSpeakers(corpus)
     scope = [f for f in _scope_filters(node) if not _has_coder(f)]
     coverage = reference_coverage(corpus, ev, spans, scope, coverage_by, speakers)
     counted = {s for c in coverage for s in c.informants}
@@ -714,7 +728,7 @@ def test_contexts_and_touched_informants(projects: dict[str, Store], variant: st
 
     corpus = Corpus(projects[variant])
     cols = corpus.columns()
-    speakers = _SpanSpeakers(corpus)
+    speakers = ReferenceSpeakers(corpus)
     spans = [Span(k.doc, k.start, k.end, k.id) for k in corpus.codings]
     for d, turns in corpus.turns.items():
         for t in turns:
