@@ -444,14 +444,20 @@ class CorpusColumns:
                                  side="left") if self.empty_turns else None)
         return lo, hi, first
 
+    def regular(self, spans: SpanArray) -> Bools:
+        """Which spans are in a document whose turns are in order and do not overlap."""
+        if not self.any_irregular:
+            return np.ones(len(spans), dtype=bool)
+        result: Bools = ~self.irregular[np.searchsorted(self.doc_ids, spans.doc)]
+        return result
+
     def touched_pairs(self, spans: SpanArray) -> Ints:
         """Numbers of the (document, informant) pairs whose turns the spans touch (the turns
         ``Corpus.turns_overlapping`` finds), sorted."""
         if not len(spans) or not self.n_turns:
             return np.zeros(0, dtype=np.int64)
         lo, hi, first = self.turn_ranges(spans)
-        regular = ~self.irregular[np.searchsorted(self.doc_ids, spans.doc)] \
-            if self.any_irregular else np.ones(len(spans), dtype=bool)
+        regular = self.regular(spans)
         some = regular & (hi > lo)
         marks = (np.bincount(lo[some], minlength=self.n_turns + 1)
                  - np.bincount(hi[some], minlength=self.n_turns + 1))

@@ -1008,8 +1008,9 @@ def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
         ordered = sorted(groups, key=lambda k: (rank[k[0]], *bounds(k)))
 
     def build(key: Any) -> Hit:
-        return _make_hit(corpus, unit, context, speakers, counted, key[0], *bounds(key),
-                         groups[key])
+        members = groups[key]
+        return _make_hit(corpus, unit, context, counted, key[0], *bounds(key), members,
+                         speakers.informants(members))
 
     return Hits(ordered, build)
 
@@ -1029,20 +1030,31 @@ def _excerpt_hits(corpus: Corpus, spans: SpanArray, context: int, speakers: _Spa
     rows = spans.row[order]
     coding = np.where(rows >= 0, cols.c_id[np.maximum(rows, 0)], -1) if len(cols.c_id) \
         else rows
+    # the turns each stretch touches: a range of turns where ``turns_overlapping`` is one
+    first = spans.take(order[bounds[:-1]])
+    turns_lo, turns_hi, empty_at = cols.turn_ranges(first)
+    in_range = cols.regular(first)
+    if empty_at is not None:
+        in_range &= empty_at >= turns_lo
 
     def build(i: int) -> Hit:
         lo, hi = int(bounds[i]), int(bounds[i + 1])
         d, s, e = int(doc[lo]), int(start[lo]), int(end[lo])
         members = [Span(d, s, e, k if k >= 0 else None) for k in coding[lo:hi].tolist()]
-        return _make_hit(corpus, "excerpt", context, speakers, counted, d, s, e, members)
+        if in_range[i]:
+            informants = sorted({cols.pairs[p][1] for p in
+                                 cols.t_pair[turns_lo[i]:turns_hi[i]].tolist() if p >= 0})
+        else:
+            informants = speakers.informants(members)
+        return _make_hit(corpus, "excerpt", context, counted, d, s, e, members, informants)
 
     return Hits(range(len(bounds) - 1), build)
 
 
-def _make_hit(corpus: Corpus, unit: str, context: int, speakers: _SpanSpeakers,
-              counted: set[str] | None, doc: int, start: int, end: int,
-              members: list[Span]) -> Hit:
-    """The hit of one unit of text (``start``-``end`` of ``doc``) and the spans in it."""
+def _make_hit(corpus: Corpus, unit: str, context: int, counted: set[str] | None, doc: int,
+              start: int, end: int, members: list[Span], informants: list[str]) -> Hit:
+    """The hit of one unit of text (``start``-``end`` of ``doc``), the spans in it and the
+    informants whose turns they touch."""
     text = corpus.text(doc)
     turn = corpus.turn_at(doc, start)
     codings = [corpus.coding_by_id[m.coding] for m in members if m.coding is not None]
@@ -1052,7 +1064,6 @@ def _make_hit(corpus: Corpus, unit: str, context: int, speakers: _SpanSpeakers,
         i = max(bisect.bisect_right(corpus._turn_starts[doc], start) - 1, 0)
         before = "\n".join(text[t.start:t.end] for t in siblings[max(0, i - context):i])
         after = "\n".join(text[t.start:t.end] for t in siblings[i + 1:i + 1 + context])
-    informants = speakers.informants(members)
     return Hit(
         document=corpus.docs[doc]["name"], start=start, end=end,
         text=text[start:end] if unit != "document" else "", turn=turn.idx if turn else None,
