@@ -23,6 +23,10 @@ of exactly that text. Coverage counts distinct informants (non-interviewer
 speakers) whose turns the hits touch, of those with turns in the corpus that
 the top-level ``AND`` filters leave. docs/query-language.md#semantics has the
 details.
+
+Spans are evaluated as numpy columns kept with the corpus (``qcode.query.columns``,
+built on the first query of a data version); text search, sentence positions and
+``followed by`` work span by span and convert at the boundary.
 """
 
 from __future__ import annotations
@@ -38,12 +42,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import pairwise
-from typing import Any, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from qcode.errors import QueryError
 from qcode.models import INTERVIEWER_ROLE
 from qcode.query import ast
 from qcode.store import Store
+
+if TYPE_CHECKING:
+    from qcode.query.columns import Bools, CorpusColumns, Ints, SpanArray
 
 UNITS = ("excerpt", "turn", "document")
 BUILTIN_FIELDS = {"document", "doc", "speaker", "role", "coder", "kind"}
@@ -114,9 +121,6 @@ class Corpus:
         self.codings = [CodingRow._make(r) for r in store.query_codings()
                         if coders is None or r[5] in coders]  # blind coding hides others
         self.coding_by_id = {c.id: c for c in self.codings}
-        self.spans_by_code: dict[str, list[Span]] = defaultdict(list)
-        for k in self.codings:
-            self.spans_by_code[k.code].append(Span(k.doc, k.start, k.end, k.id))
         codes = store.codes()
         self.code_paths = {c.id: c.path for c in codes}
         self.code_parent = {c.id: c.parent_id for c in codes}
@@ -266,11 +270,13 @@ class Corpus:
                 if (self.turn_at(k.doc, k.start) or _NO_TURN).role == INTERVIEWER_ROLE}
         return found
 
-    def coding_informants(self) -> dict[int, tuple[tuple[int, str], ...]]:
-        """Coding id -> the (document, informant) pairs whose turns it touches, filled as
-        queries need them."""
-        found: dict[int, tuple[tuple[int, str], ...]] = self._lazy.setdefault(
-            "coding_informants", {})
+    def columns(self) -> CorpusColumns:
+        """The codings and turns as arrays, for evaluating queries (built on first use)."""
+        found: CorpusColumns | None = self._lazy.get("columns")
+        if found is None:
+            from qcode.query.columns import CorpusColumns
+
+            found = self._lazy["columns"] = CorpusColumns(self)
         return found
 
     def informant_groups(self, by: str) -> dict[tuple[int, str], str]:
@@ -351,11 +357,18 @@ def _rule_sentences(text: str, turns: Sequence[TurnRow]) -> list[tuple[int, int]
 
 
 class _Eval:
+    """Evaluates a query's nodes to spans (as columns, see ``qcode.query.columns``)."""
+
     def __init__(self, corpus: Corpus, query: str) -> None:
         self.c = corpus
         self.query = query
         self.warnings: list[str] = []
-        self._predicates: dict[int, Callable[[Span], bool]] = {}
+        self._tests: dict[int, tuple[_Reader, Callable[[Any], bool]]] = {}
+        self._accepted: dict[int, Bools] = {}
+
+    @property
+    def cols(self) -> CorpusColumns:
+        return self.c.columns()
 
     def error(self, node: Any, message: str, hint: str | None = None) -> QueryError:
         return QueryError(message, self.query, getattr(node, "pos", 0), hint)
@@ -364,21 +377,19 @@ class _Eval:
         """Refuse unknown fields and badly typed values anywhere in the tree, up front."""
         for n in ast.walk(node):
             if isinstance(n, ast.Filter):
-                self.predicate(n)
+                self.filter_test(n)
 
     # spans of a node
-    def spans(self, node: ast.Node) -> list[Span]:
+    def spans(self, node: ast.Node) -> SpanArray:
         if _is_filter_expr(node):
-            accept = self.accepts(node)
-            return [s for s in self.base_spans(coded=_has_coder(node)) if accept(s)]
+            base = self.base_spans(coded=_has_coder(node))
+            return base.take(self.accepts(node, base))
         if isinstance(node, ast.CodeRef):
-            by_code = self.c.spans_by_code
-            return [s for code in dict.fromkeys(self.codes_of(node))
-                    for s in by_code.get(code, ())]
+            return self.cols.of_codes(list(dict.fromkeys(self.codes_of(node))))
         if isinstance(node, ast.Text):
-            return self.text_spans(node)
+            return self.cols.from_spans(self.text_spans(node))
         if isinstance(node, ast.Or):
-            return _unique(self.spans(node.left) + self.spans(node.right))
+            return self.spans(node.left).concat(self.spans(node.right)).unique()
         if isinstance(node, ast.And):
             return self.conjunction(node)
         if isinstance(node, ast.Not):
@@ -387,87 +398,85 @@ class _Eval:
             return self.relation(node)
         raise self.error(node, f"cannot evaluate {type(node).__name__}")
 
-    def base_spans(self, *, coded: bool) -> list[Span]:
+    def base_spans(self, *, coded: bool) -> SpanArray:
         """Every coding (``coded``) or every non-empty turn: what a filter on its own selects."""
-        if coded:
-            return [s for spans in self.c.spans_by_code.values() for s in spans]
-        return [Span(t.doc, t.start, t.end) for ts in self.c.turns.values() for t in ts
-                if t.end > t.start]
+        return self.cols.all_codings() if coded else self.cols.turn_spans
 
-    def conjunction(self, node: ast.And) -> list[Span]:
+    def conjunction(self, node: ast.And) -> SpanArray:
+        from qcode.query.columns import Index
+
         left, right = node.left, node.right
         # a side made of filters only is a condition on the other side's spans
         if _is_filter_expr(right):
-            accept = self.accepts(right)
-            return [s for s in self.spans(left) if accept(s)]
+            spans = self.spans(left)
+            return spans.take(self.accepts(right, spans))
         if _is_filter_expr(left):
-            accept = self.accepts(left)
-            return [s for s in self.spans(right) if accept(s)]
+            spans = self.spans(right)
+            return spans.take(self.accepts(left, spans))
         if isinstance(right, ast.Not):
             return self.without(self.spans(left), right.operand)
         if isinstance(left, ast.Not):
             return self.without(self.spans(right), left.operand)
         a, b = self.spans(left), self.spans(right)
-        index_a, index_b = _Index(a), _Index(b)
-        return _unique([s for s in a if index_b.overlaps(s)] +
-                       [s for s in b if index_a.overlaps(s)])
+        return a.take(Index(b).overlaps(a)).concat(b.take(Index(a).overlaps(b))).unique()
 
-    def without(self, spans: list[Span], operand: ast.Node) -> list[Span]:
+    def without(self, spans: SpanArray, operand: ast.Node) -> SpanArray:
+        from qcode.query.columns import Index
+
         if _is_filter_expr(operand):
-            accept = self.accepts(operand)
-            return [s for s in spans if not accept(s)]
-        index = _Index(self.spans(operand))
-        return [s for s in spans if not index.overlaps(s)]
+            return spans.take(~self.accepts(operand, spans))
+        return spans.take(~Index(self.spans(operand)).overlaps(spans))
 
-    def accepts(self, node: ast.Node) -> Callable[[Span], bool]:
-        """The condition a filter expression (filters joined by AND, OR, NOT) puts on a span."""
+    def accepts(self, node: ast.Node, spans: SpanArray) -> Bools:
+        """Which spans a filter expression (filters joined by AND, OR, NOT) accepts."""
         if isinstance(node, ast.Filter):
-            return self.predicate(node)
+            return self.filter_mask(node, spans)
         if isinstance(node, ast.Not):
-            inner = self.accepts(node.operand)
-            return lambda s: not inner(s)
-        if isinstance(node, ast.And | ast.Or):
-            left, right = self.accepts(node.left), self.accepts(node.right)
-            if isinstance(node, ast.And):
-                return lambda s: left(s) and right(s)
-            return lambda s: left(s) or right(s)
+            return ~self.accepts(node.operand, spans)
+        if isinstance(node, ast.And):
+            return self.accepts(node.left, spans) & self.accepts(node.right, spans)
+        if isinstance(node, ast.Or):
+            return self.accepts(node.left, spans) | self.accepts(node.right, spans)
         raise self.error(node, "not a filter expression")
 
-    def relation(self, node: ast.Relation) -> list[Span]:
+    def relation(self, node: ast.Relation) -> SpanArray:
+        import numpy as np
+
+        from qcode.query.columns import Index, within
+
         a, b = self.spans(node.left), self.spans(node.right)
-        index = _Index(b)
         if node.kind == "overlaps":
-            return [s for s in a if index.overlaps(s)]
+            return a.take(Index(b).overlaps(a))
         if node.kind == "inside":
-            return [s for s in a if index.contains(s)]
+            return a.take(Index(b).contains(a))
         n = node.n if node.n is not None else (2 if node.kind == "followed_by" else 0)
-        position = self.sentence_index if node.unit == "sentences" else self.turn_index
-        by_doc: dict[int, list[int]] = defaultdict(list)
-        for s in b:
-            by_doc[s.doc].append(position(s))
-        for v in by_doc.values():
-            v.sort()
-        out = []
-        for s in a:
-            here = position(s)
-            others = by_doc.get(s.doc, [])
-            lo = bisect.bisect_left(others, here - n if node.kind == "within" else here)
-            hi = bisect.bisect_right(others, here + n)
-            if node.kind == "within":
-                if lo < hi:
-                    out.append(s)
-            elif any(t.start >= s.end for t in b if t.doc == s.doc
-                     and here <= position(t) <= here + n):
-                out.append(s)
-        return out
+        a_pos, b_pos = self.positions(a, node.unit), self.positions(b, node.unit)
+        if node.kind == "within":
+            return a.take(within(a, a_pos, b, b_pos, n))
+        # followed by: a span of B at most n turns (sentences) on that starts after A ends
+        later: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for doc, pos, start in zip(b.doc.tolist(), b_pos.tolist(), b.start.tolist(),
+                                   strict=True):
+            later[doc].append((pos, start))
+        keep = [any(here <= pos <= here + n and start >= end for pos, start in later[doc])
+                if doc in later else False
+                for doc, here, end in zip(a.doc.tolist(), a_pos.tolist(), a.end.tolist(),
+                                          strict=True)]
+        return a.take(np.array(keep, dtype=bool))
 
-    def turn_index(self, span: Span) -> int:
-        turn = self.c.turn_at(span.doc, span.start)
-        return turn.idx if turn else 0
+    def positions(self, spans: SpanArray, unit: str | None) -> Ints:
+        """The turn (or, for ``sentences``, sentence) number of each span's start."""
+        import numpy as np
 
-    def sentence_index(self, span: Span) -> int:
-        starts = self.c.sentence_starts(span.doc)
-        return max(bisect.bisect_right(starts, span.start) - 1, 0)
+        if unit != "sentences":
+            return self.cols.positions(spans)
+        return np.fromiter((self.sentence_index(doc, start) for doc, start in
+                            zip(spans.doc.tolist(), spans.start.tolist(), strict=True)),
+                           dtype=np.int64, count=len(spans))
+
+    def sentence_index(self, doc: int, start: int) -> int:
+        starts = self.c.sentence_starts(doc)
+        return max(bisect.bisect_right(starts, start) - 1, 0)
 
     # codes
     def codes_of(self, node: ast.CodeRef) -> list[str]:
@@ -494,47 +503,54 @@ class _Eval:
                          else "list codes with 'qcode codebook show'")
 
     # filters
-    def predicate(self, node: ast.Filter) -> Callable[[Span], bool]:
-        """The test a filter puts on a span (built once per filter node)."""
-        found = self._predicates.get(id(node))
+    def filter_mask(self, node: ast.Filter, spans: SpanArray) -> Bools:
+        """Which spans a filter accepts: its test is run once per distinct value it reads."""
+        import numpy as np
+
+        reader, test = self.filter_test(node)
+        cols = self.cols
+        accepted = self._accepted.get(id(node))
+        if reader[0] == "coder":
+            if accepted is None:
+                accepted = self._accepted[id(node)] = np.array(
+                    [test(coder) for coder in cols.coders], dtype=bool)
+            return cols.coder_mask(spans, accepted)
+        ids, values = cols.table(reader, lambda turn, doc: _context_value(self.c, reader, turn,
+                                                                          doc))
+        if accepted is None:
+            accepted = self._accepted[id(node)] = np.fromiter(
+                (test(v) for v in values), dtype=bool, count=len(values))
+        result: Bools = accepted[ids[cols.contexts(spans)]]
+        return result
+
+    def filter_test(self, node: ast.Filter) -> tuple[_Reader, Callable[[Any], bool]]:
+        """What a filter reads (see ``_context_value``; a coding's coder for ``coder``) and the
+        test it puts on that value; built once per filter node."""
+        found = self._tests.get(id(node))
         if found is None:
-            found = self._predicates[id(node)] = self._make_predicate(node)
+            found = self._tests[id(node)] = self._make_test(node)
         return found
 
-    def _make_predicate(self, node: ast.Filter) -> Callable[[Span], bool]:
+    def _make_test(self, node: ast.Filter) -> tuple[_Reader, Callable[[Any], bool]]:
         name = _field(node)
         c = self.c
+
+        def as_text(value: Any) -> bool:
+            return _compare(value, node, text=True)
+
         if name in ("document", "doc"):
-            return lambda s: _compare(c.docs[s.doc]["name"], node, text=True)
-        if name == "kind":
-            return lambda s: _compare(c.docs[s.doc]["kind"], node, text=True)
-        if name == "coder":
-            def by_coder(s: Span) -> bool:
-                coding = c.coding_by_id.get(s.coding) if s.coding is not None else None
-                return coding is not None and _compare(coding.coder, node, text=True)
-            return by_coder
-        if name == "speaker":
-            return lambda s: _compare((c.turn_at(s.doc, s.start) or _NO_TURN).speaker, node,
-                                      text=True)
-        if name == "role":
-            return lambda s: _compare((c.turn_at(s.doc, s.start) or _NO_TURN).role, node,
-                                      text=True)
+            return ("document", ""), as_text
+        if name in ("kind", "coder", "speaker", "role"):
+            return (name, ""), as_text
         if name in c.speaker_types:
             kind = c.speaker_types[name]
             typed = self.typed(node, kind)
-
-            def by_speaker_attr(s: Span) -> bool:
-                turn = c.turn_at(s.doc, s.start)
-                value = c.speaker_attrs.get(turn.speaker or "", {}).get(name) if turn else None
-                if value is None:
-                    value = c.doc_attrs.get(c.docs[s.doc]["uid"], {}).get(name)
-                return _compare(value, typed, text=kind == "text")
-            return by_speaker_attr
+            return ("speaker attribute", name), lambda v: _compare(v, typed, text=kind == "text")
         if name in c.doc_types:
             kind = c.doc_types[name]
             typed = self.typed(node, kind)
-            return lambda s: _compare(c.doc_attrs.get(c.docs[s.doc]["uid"], {}).get(name),
-                                      typed, text=kind == "text")
+            return ("document attribute", name), lambda v: _compare(v, typed,
+                                                                    text=kind == "text")
         known = sorted(BUILTIN_FIELDS | set(c.speaker_types) | set(c.doc_types))
         close = difflib.get_close_matches(name, known, n=2)
         raise self.error(node, f"unknown field or attribute {name!r}",
@@ -665,6 +681,33 @@ def _field(node: ast.Filter) -> str:
     return node.field.lower() if node.field.lower() in BUILTIN_FIELDS else node.field
 
 
+#: What a filter reads: ("document" | "kind" | "coder" | "speaker" | "role", "") or
+#: ("speaker attribute" | "document attribute", name).
+_Reader = tuple[str, str]
+
+
+def _context_value(corpus: Corpus, reader: _Reader, turn: TurnRow | None, doc: int) -> Any:
+    """The value a filter (other than ``coder``) reads for a span in ``doc`` whose start is in
+    ``turn`` (``Corpus.turn_at``; None in a document without turns): the document's name,
+    kind or attribute, or the turn's speaker, role or speaker attribute (else the
+    document's attribute of that name)."""
+    what, name = reader
+    if what == "document":
+        return corpus.docs[doc]["name"]
+    if what == "kind":
+        return corpus.docs[doc]["kind"]
+    if what == "speaker":
+        return (turn or _NO_TURN).speaker
+    if what == "role":
+        return (turn or _NO_TURN).role
+    if what == "speaker attribute":
+        value = corpus.speaker_attrs.get(turn.speaker or "", {}).get(name) if turn else None
+        if value is None:
+            value = corpus.doc_attrs.get(corpus.docs[doc]["uid"], {}).get(name)
+        return value
+    return corpus.doc_attrs.get(corpus.docs[doc]["uid"], {}).get(name)
+
+
 def _is_filter_expr(node: ast.Node) -> bool:
     """A filter, or filters joined by AND, OR and NOT: a condition rather than spans."""
     if isinstance(node, ast.Filter):
@@ -741,49 +784,6 @@ def _compare(actual: Any, node: ast.Filter, *, text: bool) -> bool:
         left, right = _as_text(actual), _as_text(target)
     return bool({"<": left < right, "<=": left <= right, ">": left > right,
                  ">=": left >= right}[node.op])
-
-
-class _Index:
-    """Interval look-ups over spans: overlap and containment per document."""
-
-    def __init__(self, spans: Iterable[Span]) -> None:
-        by_doc: dict[int, list[Span]] = defaultdict(list)
-        for s in spans:
-            by_doc[s.doc].append(s)
-        self.starts: dict[int, list[int]] = {}
-        self.max_end: dict[int, list[int]] = {}
-        for doc, items in by_doc.items():
-            items.sort(key=lambda s: s.start)
-            self.starts[doc] = [s.start for s in items]
-            running, ends = -1, []
-            for s in items:
-                running = max(running, s.end)
-                ends.append(running)
-            self.max_end[doc] = ends
-
-    def overlaps(self, span: Span) -> bool:
-        starts = self.starts.get(span.doc)
-        if not starts:
-            return False
-        i = bisect.bisect_left(starts, span.end)
-        return i > 0 and self.max_end[span.doc][i - 1] > span.start
-
-    def contains(self, span: Span) -> bool:
-        starts = self.starts.get(span.doc)
-        if not starts:
-            return False
-        i = bisect.bisect_right(starts, span.start)
-        return i > 0 and self.max_end[span.doc][i - 1] >= span.end
-
-
-def _unique(spans: Iterable[Span]) -> list[Span]:
-    seen: set[Span] = set()
-    out = []
-    for s in spans:
-        if s not in seen:
-            seen.add(s)
-            out.append(s)
-    return out
 
 
 # -- results -------------------------------------------------------------------------
@@ -884,48 +884,36 @@ def run_query(store: Store, query: str, *, unit: str = "excerpt", context: int =
     spans = ev.spans(node)
     with_interviewer = include_interviewer or _mentions_interviewer(node, corpus)
     if not with_interviewer:
-        by_interviewer = corpus.interviewer_codings()
-        spans = [s for s in spans
-                 if ((s.coding not in by_interviewer) if s.coding is not None else
-                     (corpus.turn_at(s.doc, s.start) or _NO_TURN).role != INTERVIEWER_ROLE)]
+        spans = spans.take(~ev.cols.interviewer(spans))
     speakers = _SpanSpeakers(corpus)
     scope = [f for f in _scope_filters(node) if not _has_coder(f)]
-    coverage = _coverage(corpus, ev, spans, scope, coverage_by, query, speakers)
+    coverage = _coverage(corpus, ev, spans, scope, coverage_by, query)
     counted = {s for c in coverage for s in c.informants}
-    hits = _hits(corpus, spans, unit, context, with_interviewer, speakers, counted)
+    if unit == "excerpt":
+        hits = _excerpt_hits(corpus, spans, context, speakers, counted)
+    else:
+        hits = _hits(corpus, ev.cols.to_spans(spans), unit, context, with_interviewer,
+                     speakers, counted)
     return QueryResult(query, unit, hits, coverage, coverage_by, with_interviewer,
                        ev.warnings)
 
 
 class _SpanSpeakers:
     """The informants (non-interviewer speakers) whose turns a span touches, as
-    (document, speaker) pairs: worked out once per coding (kept with the corpus) or
-    per stretch of text (for this query), shared by the hits and the coverage."""
+    (document, speaker) pairs, for building hits (coverage counts them on columns)."""
 
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
-        self._by_coding = corpus.coding_informants()
-        self._known: dict[tuple[int, int, int], tuple[tuple[int, str], ...]] = {}
 
     def pairs(self, span: Span) -> tuple[tuple[int, str], ...]:
-        if span.coding is not None:
-            found = self._by_coding.get(span.coding)
-            if found is None:
-                found = self._by_coding[span.coding] = self._find(span)
-            return found
-        key = (span.doc, span.start, span.end)
-        found = self._known.get(key)
-        if found is None:
-            found = self._known[key] = self._find(span)
-        return found
-
-    def _find(self, span: Span) -> tuple[tuple[int, str], ...]:
         return tuple(dict.fromkeys((t.doc, t.speaker)
                                    for t in self.corpus.turns_overlapping(span)
                                    if t.speaker and t.role != INTERVIEWER_ROLE))
 
     def informants(self, spans: Iterable[Span]) -> list[str]:
-        return sorted({speaker for s in spans for _doc, speaker in self.pairs(s)})
+        """The informants of spans (each stretch of text looked up once), sorted."""
+        places = dict.fromkeys(Span(s.doc, s.start, s.end) for s in spans)
+        return sorted({speaker for s in places for _doc, speaker in self.pairs(s)})
 
 
 class Hits(Sequence[Hit]):
@@ -937,7 +925,7 @@ class Hits(Sequence[Hit]):
     Reads like a list (index, slice, iterate, compare with a list).
     """
 
-    def __init__(self, keys: list[Any], build: Callable[[Any], Hit]) -> None:
+    def __init__(self, keys: Sequence[Any], build: Callable[[Any], Hit]) -> None:
         self._keys = keys
         self._build = build
         self._built: list[Hit | None] = [None] * len(keys)
@@ -1020,31 +1008,73 @@ def _hits(corpus: Corpus, spans: list[Span], unit: str, context: int,
         ordered = sorted(groups, key=lambda k: (rank[k[0]], *bounds(k)))
 
     def build(key: Any) -> Hit:
-        doc, members = key[0], groups[key]
-        text = corpus.text(doc)
-        start, end = bounds(key)
-        turn = corpus.turn_at(doc, start)
-        codings = [corpus.coding_by_id[m.coding] for m in members if m.coding is not None]
-        before = after = ""
-        if context and turn is not None:
-            siblings = corpus.turns[doc]
-            i = max(bisect.bisect_right(corpus._turn_starts[doc], start) - 1, 0)
-            before = "\n".join(text[t.start:t.end] for t in siblings[max(0, i - context):i])
-            after = "\n".join(text[t.start:t.end] for t in siblings[i + 1:i + 1 + context])
-        informants = speakers.informants(members)
-        return Hit(
-            document=corpus.docs[doc]["name"], start=start, end=end,
-            text=text[start:end] if unit != "document" else "", turn=turn.idx if turn else None,
-            line=corpus.line_of(doc, start), time=turn.time if turn else None,
-            speaker=turn.speaker if turn and unit != "document" else None,
-            role=turn.role if turn and unit != "document" else None,
-            codes=sorted({k.code for k in codings}), coders=sorted({k.coder for k in codings}),
-            coding_ids=sorted({k.id for k in codings}), context_before=before,
-            context_after=after,
-            informants=informants if counted is None else [
-                s for s in informants if s in counted])
+        members = groups[key]
+        return _make_hit(corpus, unit, context, counted, key[0], *bounds(key), members,
+                         speakers.informants(members))
 
     return Hits(ordered, build)
+
+
+def _excerpt_hits(corpus: Corpus, spans: SpanArray, context: int, speakers: _SpanSpeakers,
+                  counted: set[str] | None) -> Hits:
+    """Excerpt hits (as ``_hits`` makes them) of spans as columns: sorted and grouped by
+    (document, start, end) up front, each hit built from its group's slice when read."""
+    import numpy as np
+
+    from qcode.query.columns import distinct
+
+    cols = corpus.columns()
+    order, bounds = cols.excerpt_groups(spans)
+    corpus.load_texts(distinct(spans.doc).tolist())  # hits are built later, maybe store closed
+    doc, start, end = spans.doc[order], spans.start[order], spans.end[order]
+    rows = spans.row[order]
+    coding = np.where(rows >= 0, cols.c_id[np.maximum(rows, 0)], -1) if len(cols.c_id) \
+        else rows
+    # the turns each stretch touches: a range of turns where ``turns_overlapping`` is one
+    first = spans.take(order[bounds[:-1]])
+    turns_lo, turns_hi, empty_at = cols.turn_ranges(first)
+    in_range = cols.regular(first)
+    if empty_at is not None:
+        in_range &= empty_at >= turns_lo
+
+    def build(i: int) -> Hit:
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        d, s, e = int(doc[lo]), int(start[lo]), int(end[lo])
+        members = [Span(d, s, e, k if k >= 0 else None) for k in coding[lo:hi].tolist()]
+        if in_range[i]:
+            informants = sorted({cols.pairs[p][1] for p in
+                                 cols.t_pair[turns_lo[i]:turns_hi[i]].tolist() if p >= 0})
+        else:
+            informants = speakers.informants(members)
+        return _make_hit(corpus, "excerpt", context, counted, d, s, e, members, informants)
+
+    return Hits(range(len(bounds) - 1), build)
+
+
+def _make_hit(corpus: Corpus, unit: str, context: int, counted: set[str] | None, doc: int,
+              start: int, end: int, members: list[Span], informants: list[str]) -> Hit:
+    """The hit of one unit of text (``start``-``end`` of ``doc``), the spans in it and the
+    informants whose turns they touch."""
+    text = corpus.text(doc)
+    turn = corpus.turn_at(doc, start)
+    codings = [corpus.coding_by_id[m.coding] for m in members if m.coding is not None]
+    before = after = ""
+    if context and turn is not None:
+        siblings = corpus.turns[doc]
+        i = max(bisect.bisect_right(corpus._turn_starts[doc], start) - 1, 0)
+        before = "\n".join(text[t.start:t.end] for t in siblings[max(0, i - context):i])
+        after = "\n".join(text[t.start:t.end] for t in siblings[i + 1:i + 1 + context])
+    return Hit(
+        document=corpus.docs[doc]["name"], start=start, end=end,
+        text=text[start:end] if unit != "document" else "", turn=turn.idx if turn else None,
+        line=corpus.line_of(doc, start), time=turn.time if turn else None,
+        speaker=turn.speaker if turn and unit != "document" else None,
+        role=turn.role if turn and unit != "document" else None,
+        codes=sorted({k.code for k in codings}), coders=sorted({k.coder for k in codings}),
+        coding_ids=sorted({k.id for k in codings}), context_before=before,
+        context_after=after,
+        informants=informants if counted is None else [
+            s for s in informants if s in counted])
 
 
 def _informants(corpus: Corpus, spans: Iterable[Span]) -> list[str]:
@@ -1062,28 +1092,48 @@ def _group_value(corpus: Corpus, speaker: str, turn: TurnRow, by: str) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _coverage(corpus: Corpus, ev: _Eval, spans: list[Span],
-              scope: list[ast.Node], by: str, query: str,
-              speakers: _SpanSpeakers | None = None) -> list[Coverage]:
+def _coverage(corpus: Corpus, ev: _Eval, spans: SpanArray, scope: list[ast.Node], by: str,
+              query: str) -> list[Coverage]:
+    """Per group: the informants whose turns the spans touch, of those in scope (with a
+    turn that every ``scope`` filter accepts). Informants are counted as (group, speaker)."""
+    import numpy as np
+
+    from qcode.query.columns import distinct
+
     if by != "role" and by not in corpus.speaker_types and by not in corpus.doc_types:
         raise QueryError(f"cannot count coverage by {by!r}: no such attribute", query, 0,
                          "use role or an attribute name")
-    speakers = speakers or _SpanSpeakers(corpus)
-    accept = [ev.accepts(f) for f in scope]
-    group = corpus.informant_groups(by)
-    in_scope: dict[str, set[str]] = defaultdict(set)
-    for pair, turns in corpus.informant_turns().items():
-        if not accept or any(all(a(Span(t.doc, t.start, t.end)) for a in accept)
-                             for t in turns):
-            in_scope[group[pair]].add(pair[1])
-    touched: set[tuple[int, str]] = set()
-    for s in spans:
-        touched.update(speakers.pairs(s))
-    covered: dict[str, set[str]] = defaultdict(set)
-    for pair in touched:
-        covered[group[pair]].add(pair[1])
-    out = []
-    for name in sorted(in_scope, key=str.casefold):  # of those in scope only: k <= n
-        out.append(Coverage(name, sorted(covered.get(name, set()) & in_scope[name]),
-                            len(in_scope[name])))
-    return out
+    cols = ev.cols
+    group_of, names = cols.pair_groups(by, corpus.informant_groups(by))
+    if scope:
+        reps = cols.reps
+        accepted = np.ones(len(reps), dtype=bool)
+        for f in scope:
+            accepted &= ev.accepts(f, reps)
+        in_scope = np.flatnonzero(np.bincount(cols.rep_pair[accepted],
+                                              minlength=len(cols.pairs)))
+    else:
+        in_scope = np.arange(len(cols.pairs), dtype=np.int64)
+    n_speakers = max(len(cols.speakers), 1)
+
+    def members(pairs: Ints) -> Ints:
+        """(group, speaker) of each pair, as one number, distinct and sorted."""
+        return distinct(group_of[pairs] * n_speakers + cols.pair_speaker[pairs])
+
+    scoped = members(in_scope)
+    covered = members(cols.touched_pairs(spans))
+    if scope:
+        at = np.minimum(np.searchsorted(scoped, covered), max(len(scoped) - 1, 0))
+        covered = covered[scoped[at] == covered] if len(scoped) else scoped
+    totals = np.bincount(scoped // n_speakers, minlength=len(names))
+    # groups by name, those of the same name by their first pair in scope (a stable sort)
+    first = np.full(len(names), len(cols.pairs), dtype=np.int64)
+    np.minimum.at(first, group_of[in_scope], in_scope)
+    present = np.flatnonzero(totals)
+    order = sorted(present[np.argsort(first[present], kind="stable")].tolist(),
+                   key=lambda g: names[g].casefold())
+    found: dict[int, list[str]] = defaultdict(list)
+    for g, speaker in zip((covered // n_speakers).tolist(), (covered % n_speakers).tolist(),
+                          strict=True):
+        found[g].append(cols.speakers[speaker])
+    return [Coverage(names[g], sorted(found.get(g, [])), int(totals[g])) for g in order]
