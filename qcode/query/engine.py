@@ -1077,10 +1077,6 @@ def _make_hit(corpus: Corpus, unit: str, context: int, counted: set[str] | None,
             s for s in informants if s in counted])
 
 
-def _informants(corpus: Corpus, spans: Iterable[Span]) -> list[str]:
-    return _SpanSpeakers(corpus).informants(spans)
-
-
 def _group_value(corpus: Corpus, speaker: str, turn: TurnRow, by: str) -> str:
     if by == "role":
         return turn.role or "(no role)"
