@@ -736,7 +736,7 @@ def render(result: dict[str, Any]) -> str:
                          ms(q["p95_s"]), ms(q.get("cpu_p50_s")), ms(q.get("all_p50_s")),
                          ms(q.get("all_cpu_p50_s")), ms(q["engine_p50_s"]),
                          ms(q.get("sql_p50_s")), ms(q.get("sql_p95_s")),
-                         f"{q['ratio_p50']:.0f}x / {q['ratio_p95']:.0f}x"
+                         f"{q['ratio_p50']:.2f}x / {q['ratio_p95']:.2f}x"
                          if "ratio_p50" in q else "–",
                          ms(q.get("sql_indexed_p50_s")),
                          "yes" if q.get("equal") else "–", mib(q["peak_mib"])])
